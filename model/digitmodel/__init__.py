@@ -1,0 +1,1 @@
+"""digitmodel: the model pipeline behind digitd (data, training, compression, RKNN export)."""

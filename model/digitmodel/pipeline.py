@@ -1,0 +1,358 @@
+"""The whole model pipeline, end to end: `python -m digitmodel.pipeline` (see model/README.md).
+
+data -> teacher -> plain student -> distilled student -> pruning (sweep + channels) -> QAT ->
+ONNX + RKNN (PTQ and QAT, simulator) -> reject threshold -> golden vectors -> MANIFEST + REPORT.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import hashlib
+import json
+import os
+import random
+import shutil
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from . import camera, data, export, negatives, nets, prune, qat, report
+from .normalize import renormalize
+from .train import TrainConfig, TrainSet, accuracy, predict_logits, train
+
+MODEL_DIR = Path(__file__).resolve().parents[1]
+NOT_A_DIGIT = 10
+CLASSES = [str(d) for d in range(10)] + ["not_a_digit"]
+
+PROFILES = {
+    # The shipped artifacts come from "full" (fits 45 min on 2 CPU cores).
+    "full": dict(camera_variants=10000, neg_train=10000, neg_val=2000, neg_test=4000,
+                 teacher_epochs=3, student_epochs=5, samples_per_epoch=50000,
+                 sparsities=[0.3, 0.5, 0.7, 0.9], prune_ft_samples=15000,
+                 keep_ratios=[0.75], channel_ft_epochs=2, qat_samples=20000,
+                 calib_per_class=20, golden_per_class=6, golden_negatives=12),
+    # A few minutes, for trying the pipeline; numbers are not the shipped ones.
+    "quick": dict(camera_variants=2000, neg_train=2000, neg_val=500, neg_test=500,
+                  teacher_epochs=1, student_epochs=1, samples_per_epoch=6000,
+                  sparsities=[0.5, 0.9], prune_ft_samples=2000,
+                  keep_ratios=[0.5], channel_ft_epochs=1, qat_samples=2000,
+                  calib_per_class=20, golden_per_class=6, golden_negatives=12),
+}
+
+SEED = 20261128
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+class Cache:
+    """Stage results keyed by (stage, settings). Everything is seeded, so a cache hit equals a
+    rerun; `--fresh` ignores the cache."""
+
+    def __init__(self, root: Path, enabled: bool):
+        self.root, self.enabled = root, enabled
+        self.hits: list[str] = []
+        root.mkdir(parents=True, exist_ok=True)
+
+    def path(self, stage: str, key: dict, ext: str) -> Path:
+        h = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
+        return self.root / f"{stage}-{h}.{ext}"
+
+    def arrays(self, stage: str, key: dict, make):
+        p = self.path(stage, key, "npz")
+        if self.enabled and p.exists():
+            self.hits.append(stage)
+            with np.load(p) as z:
+                return {k: z[k] for k in z.files}
+        out = make()
+        np.savez_compressed(p, **out)
+        return out
+
+    def model(self, stage: str, key: dict, make_empty, train_fn):
+        p = self.path(stage, key, "pt")
+        if self.enabled and p.exists():
+            self.hits.append(stage)
+            blob = torch.load(p, weights_only=False)
+            if "state" in blob:  # weights only: portable across torch versions and machines
+                m = make_empty()
+                m.load_state_dict(blob["state"])
+            else:
+                m = blob["model"]
+            return m, blob["history"]
+        m, hist = train_fn()
+        torch.save({"state": m.state_dict(), "history": hist}, p)
+        return m, hist
+
+
+def load_data(P: dict, cache: Cache) -> dict:
+    def make():
+        mn_x, mn_y = data.load_mnist("train")
+        mt_x, mt_y = data.load_mnist("test")
+        us_x, us_y = data.load_usps("train")
+        ut_x, ut_y = data.load_usps("test")  # evaluation only: never trained or tuned on
+        # USPS digits go through the firmware's normalisation (crop to ink, 20x20 box, COM).
+        us_n = np.stack([renormalize(i) for i in us_x])
+        ut_n = np.stack([renormalize(i) for i in ut_x])
+        m_tr, m_va = data.split_validation(len(mn_y), 5000 / 60000, SEED)
+        u_tr, u_va = data.split_validation(len(us_y), 0.1, SEED + 1)
+        digits_x = np.concatenate([mn_x[m_tr], us_n[u_tr]])
+        digits_y = np.concatenate([mn_y[m_tr], us_y[u_tr]])
+        rng = np.random.default_rng(SEED + 2)
+        pick = rng.choice(len(digits_y), P["camera_variants"], replace=False)
+        cam_x = camera.camera_variants(digits_x[pick], SEED + 3, progress=tqdm)
+        neg_tr = negatives.negatives(P["neg_train"], SEED + 4, progress=tqdm)
+        neg_va = negatives.negatives(P["neg_val"], SEED + 5)
+        neg_te = negatives.negatives(P["neg_test"], SEED + 6)
+        return {
+            "train_x": np.concatenate([digits_x, cam_x, neg_tr]),
+            "train_y": np.concatenate([digits_y, digits_y[pick], np.full(len(neg_tr), NOT_A_DIGIT)]).astype(np.int64),
+            "val_x": np.concatenate([mn_x[m_va], us_n[u_va], neg_va]),
+            "val_y": np.concatenate([mn_y[m_va], us_y[u_va], np.full(len(neg_va), NOT_A_DIGIT)]).astype(np.int64),
+            "mnist_test_x": mt_x, "mnist_test_y": mt_y.astype(np.int64),
+            "usps_test_x": ut_n, "usps_test_y": ut_y.astype(np.int64),
+            "neg_test_x": neg_te,
+            "counts": np.array([len(m_tr), len(u_tr), len(pick), len(neg_tr), len(m_va), len(u_va), len(neg_va)]),
+        }
+    return cache.arrays("data", {"P": {k: P[k] for k in ("camera_variants", "neg_train", "neg_val", "neg_test")}, "seed": SEED, "v": 2}, make)
+
+
+def float_metrics(model, D) -> dict:
+    return {
+        "val": accuracy(model, D["val_x"], D["val_y"]),
+        "mnist_test": accuracy(model, D["mnist_test_x"], D["mnist_test_y"]),
+        "usps_test": accuracy(model, D["usps_test_x"], D["usps_test_y"]),
+        "params": nets.count_params(model),
+        "macs": nets.count_macs(model),
+    }
+
+
+def accept_rate(logits: np.ndarray, threshold: float) -> float:
+    """Share of samples the firmware would show as a digit: top class is a digit with p >= t."""
+    p = torch.softmax(torch.from_numpy(logits), 1).numpy()
+    top = p.argmax(1)
+    return float(((top != NOT_A_DIGIT) & (p.max(1) >= threshold)).mean())
+
+
+def correct_accepted(logits: np.ndarray, labels: np.ndarray, threshold: float) -> float:
+    p = torch.softmax(torch.from_numpy(logits), 1).numpy()
+    return float(((p.argmax(1) == labels) & (p.max(1) >= threshold)).mean())
+
+
+def choose_threshold(val_logits: np.ndarray, val_y: np.ndarray, max_neg_accept: float = 0.002) -> float:
+    """Lowest confidence threshold (on a 0.01 grid) whose validation false-accept rate on negatives
+    is at most `max_neg_accept`: keeps as many real digits as possible."""
+    neg = val_y == NOT_A_DIGIT
+    for t in np.round(np.arange(0.30, 0.991, 0.01), 2):
+        if accept_rate(val_logits[neg], t) <= max_neg_accept:
+            return float(t)
+    return 0.99
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--profile", choices=sorted(PROFILES), default="full")
+    ap.add_argument("--out", type=Path, default=MODEL_DIR / "artifacts")
+    ap.add_argument("--build-dir", type=Path, default=MODEL_DIR / "build")
+    ap.add_argument("--fresh", action="store_true", help="ignore cached stage results")
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--stop-after", choices=["float"], help="stop after the float stages (no rknn needed)")
+    args = ap.parse_args(argv)
+    P = PROFILES[args.profile]
+    torch.set_num_threads(args.threads)
+    seed_everything(SEED)
+    timings = {}
+    t_all = time.time()
+    cache = Cache(MODEL_DIR / "cache" / args.profile, enabled=not args.fresh)
+    build = args.build_dir
+    if build.exists():
+        shutil.rmtree(build)
+    build.mkdir(parents=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    def stage(name):
+        class _S:
+            def __enter__(s):
+                s.t = time.time()
+                tqdm.write(f"== {name}")
+
+            def __exit__(s, *exc):
+                timings[name] = round(time.time() - s.t, 1)
+        return _S()
+
+    with stage("data"):
+        D = load_data(P, cache)
+    train_set = TrainSet(D["train_x"], D["train_y"])
+    val_set = TrainSet(D["val_x"], D["val_y"])
+    spe = P["samples_per_epoch"]
+
+    def trained(name, make, cfg: TrainConfig, teacher=None, start=None, hook=None):
+        key = {"cfg": {k: v for k, v in asdict(cfg).items() if k != "history"}, "P": P, "seed": SEED,
+               "teacher": name != "teacher" and teacher is not None, "start": start, "v": 2}
+
+        def fn():
+            m = make()
+            train(m, train_set, cfg, val_set, teacher=teacher, desc=name, step_hook=hook)
+            return m, cfg.history
+        return cache.model(name, key, make, fn)
+
+    results, histories = {}, {}
+    def stage_of(hit: str) -> str:
+        named = {"data": "data", "teacher": "teacher", "student_plain": "student (plain)",
+                 "student_kd": "student (distilled)", "qat": "quantization-aware training"}
+        return named.get(hit) or ("pruning sweep (unstructured)" if hit.startswith("prune") else "pruning (channels)")
+    with stage("teacher"):
+        teacher, histories["teacher"] = trained("teacher", nets.teacher, TrainConfig(epochs=P["teacher_epochs"], samples_per_epoch=spe, seed=SEED + 10))
+        results["teacher"] = float_metrics(teacher, D)
+    with stage("student (plain)"):
+        plain, histories["student_plain"] = trained("student_plain", nets.student, TrainConfig(epochs=P["student_epochs"], samples_per_epoch=spe, seed=SEED + 11))
+        results["student_plain"] = float_metrics(plain, D)
+    with stage("student (distilled)"):
+        kd_cfg = TrainConfig(epochs=P["student_epochs"], samples_per_epoch=spe, seed=SEED + 12, kd_alpha=0.7, label_smoothing=0.0)
+        student, histories["student_kd"] = trained("student_kd", nets.student, kd_cfg, teacher=teacher)
+        results["student_kd"] = float_metrics(student, D)
+
+    prune_rows = []
+    with stage("pruning sweep (unstructured)"):
+        for s in P["sparsities"]:
+            def make_sparse(s=s):
+                m = copy.deepcopy(student)
+                masks = prune.magnitude_masks(m, s)
+                prune.apply_masks(m, masks)
+                cfg = TrainConfig(epochs=1, samples_per_epoch=P["prune_ft_samples"], lr=0.01, seed=SEED + 20, kd_alpha=0.7, label_smoothing=0.0)
+                train(m, train_set, cfg, val_set, teacher=teacher, desc=f"prune {int(s * 100)}%", step_hook=lambda mm: prune.apply_masks(mm, masks))
+                return m, cfg.history
+            m, _ = cache.model(f"prune{int(s * 100)}", {"s": s, "P": P, "v": 2}, nets.student, make_sparse)
+            row = float_metrics(m, D)
+            row.update(kind="unstructured", sparsity=prune.sparsity_of(m),
+                       nonzero_params=nets.count_params(m) - sum(int((w == 0).sum()) for w in prune.conv_weights(m)))
+            prune_rows.append(row)
+    with stage("pruning (channels)"):
+        channel_models = {}
+        for keep in P["keep_ratios"]:
+            make = lambda keep=keep: prune.prune_channels(student, keep)  # noqa: E731
+            cfg = TrainConfig(epochs=P["channel_ft_epochs"], samples_per_epoch=spe, lr=0.03, seed=SEED + 21, kd_alpha=0.7, label_smoothing=0.0)
+            m, histories[f"channels_{keep}"] = trained(f"channels{int(keep * 100)}", make, cfg, teacher=teacher, start="student_kd")
+            row = float_metrics(m, D)
+            row.update(kind="channels", keep_ratio=keep, widths=list(m.widths))
+            prune_rows.append(row)
+            channel_models[keep] = m
+
+    # Ship the smallest channel-pruned student that keeps validation accuracy within 0.05 points.
+    shipped_name, shipped = "student_kd", student
+    for keep in sorted(channel_models):
+        row = next(r for r in prune_rows if r.get("keep_ratio") == keep)
+        if row["val"] >= results["student_kd"]["val"] - 0.0005:
+            shipped_name, shipped = f"channels_{keep}", channel_models[keep]
+            break
+    results["shipped_float"] = dict(float_metrics(shipped, D), name=shipped_name, widths=list(shipped.widths))
+
+    with stage("quantization-aware training"):
+        def make_qat():
+            q = qat.qat_model(qat.fold_bn(shipped))
+            cfg = TrainConfig(epochs=1, samples_per_epoch=P["qat_samples"], lr=0.005, seed=SEED + 30, kd_alpha=0.7, label_smoothing=0.0, weight_decay=0.0)
+            train(q, train_set, cfg, val_set, teacher=teacher, desc="qat")
+            return qat.strip_qat(q), cfg.history
+        qat_float, histories["qat"] = cache.model("qat", {"P": P, "shipped": shipped_name, "v": 2},
+                                                  lambda: qat.strip_qat(qat.qat_model(qat.fold_bn(shipped))), make_qat)
+
+    if args.stop_after == "float":
+        qat_m = {"val": accuracy(qat_float, D["val_x"], D["val_y"]), "mnist_test": accuracy(qat_float, D["mnist_test_x"], D["mnist_test_y"]),
+                 "usps_test": accuracy(qat_float, D["usps_test_x"], D["usps_test_y"])}
+        tqdm.write(json.dumps({"results": results, "pruning": prune_rows, "qat_float": qat_m, "timings_s": timings}, indent=1, default=str))
+        return 0
+
+    with stage("export + rknn (PTQ vs QAT, simulator)"):
+        calib_dir = args.out / "calibration"
+        dataset_txt = export.write_calibration(D["train_x"], D["train_y"], calib_dir, P["calib_per_class"], SEED + 40)
+        eval_sets = {"val": D["val_x"], "mnist_test": D["mnist_test_x"], "usps_test": D["usps_test_x"], "neg_test": D["neg_test_x"]}
+        variants = {}
+        for name, model in (("ptq", shipped), ("qat", qat_float)):
+            onnx_path = build / f"digits_{name}.onnx"
+            export.export_onnx(model, onnx_path)
+            onnx_out = {k: export.onnx_logits(onnx_path, v) for k, v in eval_sets.items()}
+            for algo in (("normal", "mmse") if name == "ptq" else ("normal",)):
+                rk = build / f"digits_{name}_{algo}.rknn"
+                sim = export.build_and_evaluate_rknn(onnx_path, rk, dataset_txt, algo, eval_sets, f"{name}/{algo}")
+                variants[f"{name}_{algo}"] = {"onnx": onnx_path, "rknn": rk, "algo": algo, "onnx_out": onnx_out, "sim": sim}
+
+        def acc(out, key, labels):
+            return float((out[key].argmax(1) == labels).mean())
+        quant_rows = []
+        for vname, v in variants.items():
+            quant_rows.append({
+                "variant": vname, "algorithm": v["algo"], "rknn_bytes": v["rknn"].stat().st_size,
+                **{f"float_{k}": acc(v["onnx_out"], k, D[f"{k}_y"]) for k in ("val", "mnist_test", "usps_test")},
+                **{f"int8_{k}": acc(v["sim"], k, D[f"{k}_y"]) for k in ("val", "mnist_test", "usps_test")},
+            })
+        # Pick the INT8 variant by validation accuracy only (test sets stay untouched).
+        best = max(quant_rows, key=lambda r: (r["int8_val"], r["variant"] == "ptq_normal"))
+        chosen = variants[best["variant"]]
+        onnx_final = args.out / "digits.onnx"
+        rknn_final = args.out / "digits.rknn"
+        shutil.copyfile(chosen["onnx"], onnx_final)
+        shutil.copyfile(chosen["rknn"], rknn_final)
+        qparams = export.output_quant_params(chosen["onnx"], dataset_txt, export.rknn_config(chosen["algo"]), build / "quant")
+
+    with stage("reject threshold + golden vectors"):
+        sim, fl = chosen["sim"], chosen["onnx_out"]
+        threshold = choose_threshold(sim["val"], D["val_y"])
+        neg_rate = accept_rate(sim["neg_test"], threshold)
+        neg_rate_float = accept_rate(fl["neg_test"], threshold)
+        mnist_accept = accept_rate(sim["mnist_test"], threshold)
+        mnist_correct_accept = correct_accepted(sim["mnist_test"], D["mnist_test_y"], threshold)
+        usps_accept = accept_rate(sim["usps_test"], threshold)
+        # Golden vectors: per digit class from MNIST test and USPS test, plus negatives.
+        rng = np.random.default_rng(SEED + 50)
+        g_x, g_y, g_src, g_sim, g_fl = [], [], [], [], []
+        for c in range(10):
+            for src, k in (("mnist_test", P["golden_per_class"] // 2), ("usps_test", P["golden_per_class"] - P["golden_per_class"] // 2)):
+                idx = rng.choice(np.nonzero(D[f"{src}_y"] == c)[0], k, replace=False)
+                for i in sorted(idx):
+                    g_x.append(D[f"{src}_x"][i]); g_y.append(c); g_src.append(f"{src}[{i}]")
+                    g_sim.append(sim[src][i]); g_fl.append(fl[src][i])
+        for i in sorted(rng.choice(len(D["neg_test_x"]), P["golden_negatives"], replace=False)):
+            g_x.append(D["neg_test_x"][i]); g_y.append(NOT_A_DIGIT); g_src.append(f"negatives[{i}]:{negatives.kind_of(i)}")
+            g_sim.append(sim["neg_test"][i]); g_fl.append(fl["neg_test"][i])
+        g_sim = np.stack(g_sim)
+        g_raw = export.quantize_output(g_sim, qparams["logits"])
+        golden = {
+            "format": "digitd golden vectors v1",
+            "description": "Normalised 28x28 uint8 inputs (row-major, ink bright) with the rknn-toolkit2 simulator's raw int8 outputs of digits.rknn, their dequantized logits (raw - zero_point) * scale, softmax scores, and the float ONNX logits.",
+            "output_quant": qparams["logits"],
+            "tolerance": {"int8_lsb": 1, "onnx_vs_int8_logit_abs": 0.5},
+            "classes": CLASSES,
+            "vectors": [
+                {"source": s, "label": int(y), "input": x.astype(int).ravel().tolist(),
+                 "rknn_int8": r.astype(int).tolist(), "rknn_logits": [round(float(v), 6) for v in q],
+                 "rknn_scores": [round(float(v), 6) for v in torch.softmax(torch.from_numpy(q), 0).numpy()],
+                 "onnx_logits": [round(float(v), 6) for v in f]}
+                for s, y, x, r, q, f in zip(g_src, g_y, g_x, g_raw, g_sim, g_fl)
+            ],
+        }
+        (args.out / "golden.json").write_text(json.dumps(golden, separators=(",", ":")) + "\n")
+
+    timings["total"] = round(time.time() - t_all, 1)
+    summary = {
+        "results": results, "pruning": prune_rows, "quantization": quant_rows, "chosen": best["variant"],
+        "threshold": threshold, "neg_accept_int8": neg_rate, "neg_accept_float": neg_rate_float,
+        "mnist_accept_int8": mnist_accept, "mnist_correct_accept_int8": mnist_correct_accept,
+        "usps_accept_int8": usps_accept, "timings_s": timings, "profile": args.profile,
+        "data_counts": dict(zip(["mnist_train", "usps_train", "camera_variants", "negatives_train", "mnist_val", "usps_val", "negatives_val"], D["counts"].tolist())),
+        "negatives_test": len(D["neg_test_x"]),
+        "cached_stages": sorted({stage_of(h) for h in cache.hits}),
+    }
+    report.write_all(args.out, summary, histories, chosen, D, qparams, threshold, P, CLASSES,
+                     export.rknn_config(chosen["algo"]), dataset_txt)
+    tqdm.write(json.dumps({k: summary[k] for k in ("chosen", "threshold", "neg_accept_int8", "mnist_accept_int8", "timings_s")}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
