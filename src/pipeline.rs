@@ -1,0 +1,157 @@
+//! One frame in, digits and a reading out: preprocessing, classification, the accept rule.
+//!
+//! Used by every command (`run`, `recognize`, `bench`) and the tests. All buffers live in the
+//! [`Pipeline`] and are reused, so a steady stream of frames does not allocate.
+
+use std::time::{Duration, Instant};
+
+use thiserror::Error;
+
+use crate::classify::{ClassScores, Classifier, ClassifyError};
+use crate::frame::GreyImage;
+use crate::policy::{assemble_reading, AcceptRule};
+use crate::preprocess::{BoundingBox, DigitTensor, PreprocessConfig, Preprocessor, StageTimings};
+
+#[derive(Debug, Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Classify(#[from] ClassifyError),
+    #[error("the classifier returned {got} results for {expected} digits")]
+    ResultCount { expected: usize, got: usize },
+}
+
+/// One digit found in a frame, classified.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RecognizedDigit {
+    pub bbox: BoundingBox,
+    /// Text row, 0 for the top one.
+    pub row: u16,
+    /// Top class: 0-9, or 10 (not a digit).
+    pub digit: u8,
+    /// Probability of the top class.
+    pub confidence: f32,
+    /// Whether the accept rule keeps it (it is part of the reading).
+    pub accepted: bool,
+}
+
+/// Time spent on the last frame.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PipelineTimings {
+    pub preprocess: Duration,
+    /// The preprocessing stages in detail.
+    pub stages: StageTimings,
+    pub classify: Duration,
+}
+
+impl PipelineTimings {
+    pub fn total(&self) -> Duration { self.preprocess + self.classify }
+}
+
+/// What one frame gave.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FrameResult {
+    /// Every candidate in reading order, accepted or not.
+    pub digits: Vec<RecognizedDigit>,
+    /// The accepted digits in reading order, rows joined by `\n`; empty when none.
+    pub reading: String,
+    pub timings: PipelineTimings,
+}
+
+impl FrameResult {
+    pub fn accepted(&self) -> impl Iterator<Item = &RecognizedDigit> + '_ { self.digits.iter().filter(|d| d.accepted) }
+
+    /// Lowest confidence among the accepted digits (the reading is as sure as its weakest
+    /// digit).
+    pub fn reading_confidence(&self) -> Option<f32> { self.accepted().map(|d| d.confidence).reduce(f32::min) }
+}
+
+pub struct Pipeline {
+    preprocessor: Preprocessor,
+    classifier: Box<dyn Classifier>,
+    rule: AcceptRule,
+    tensors: Vec<DigitTensor>,
+    scores: Vec<ClassScores>,
+    result: FrameResult,
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline").field("classifier", &self.classifier.name()).field("rule", &self.rule).finish_non_exhaustive()
+    }
+}
+
+impl Pipeline {
+    pub fn new(preprocess: PreprocessConfig, classifier: Box<dyn Classifier>, rule: AcceptRule) -> Self {
+        Pipeline {
+            preprocessor: Preprocessor::new(preprocess),
+            classifier,
+            rule,
+            tensors: Vec::new(),
+            scores: Vec::new(),
+            result: FrameResult::default(),
+        }
+    }
+
+    pub fn classifier_name(&self) -> &str { self.classifier.name() }
+    pub fn rule(&self) -> AcceptRule { self.rule }
+    pub fn set_rule(&mut self, rule: AcceptRule) { self.rule = rule; }
+    pub fn preprocess_config(&self) -> &PreprocessConfig { self.preprocessor.config() }
+
+    /// Replaces the preprocessing settings (config reload).
+    pub fn set_preprocess(&mut self, cfg: PreprocessConfig) { self.preprocessor = Preprocessor::new(cfg); }
+
+    /// Replaces the classifier (config reload with another model).
+    pub fn set_classifier(&mut self, classifier: Box<dyn Classifier>) { self.classifier = classifier; }
+
+    /// Reads the digits of one frame. The result is valid until the next call.
+    pub fn process(&mut self, grey: GreyImage<'_>) -> Result<&FrameResult, PipelineError> {
+        let started = Instant::now();
+        let candidates = self.preprocessor.process(grey);
+        self.tensors.clear();
+        self.tensors.extend(candidates.iter().map(|c| c.tensor.clone()));
+        let preprocessed = Instant::now();
+
+        self.classifier.classify(&self.tensors, &mut self.scores)?;
+        let classified = Instant::now();
+        if self.scores.len() != self.tensors.len() {
+            return Err(PipelineError::ResultCount { expected: self.tensors.len(), got: self.scores.len() });
+        }
+
+        let result = &mut self.result;
+        result.digits.clear();
+        for (candidate, scores) in self.preprocessor.candidates().iter().zip(&self.scores) {
+            let v = self.rule.judge(scores);
+            result.digits.push(RecognizedDigit {
+                bbox: candidate.bbox,
+                row: candidate.row,
+                digit: v.class,
+                confidence: v.confidence,
+                accepted: v.accepted,
+            });
+        }
+        let accepted = result.digits.iter().filter(|d| d.accepted);
+        assemble_reading(accepted.map(|d| (d.row, d.digit)), &mut result.reading);
+        result.timings = PipelineTimings {
+            preprocess: preprocessed - started,
+            stages: *self.preprocessor.timings(),
+            classify: classified - preprocessed,
+        };
+        log::debug!(
+            "frame {}x{}: {} candidates, {} accepted; preprocess {:.2} ms (binarize {:.2}, components {:.2}, grouping {:.2}, normalize {:.2}), classify {:.2} ms",
+            grey.width(),
+            grey.height(),
+            result.digits.len(),
+            result.accepted().count(),
+            ms(result.timings.preprocess),
+            ms(result.timings.stages.binarize),
+            ms(result.timings.stages.components),
+            ms(result.timings.stages.grouping),
+            ms(result.timings.stages.normalize),
+            ms(result.timings.classify),
+        );
+        Ok(&self.result)
+    }
+}
+
+/// Milliseconds as a float, for logs and reports.
+pub fn ms(d: Duration) -> f64 { d.as_secs_f64() * 1000.0 }

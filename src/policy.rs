@@ -1,0 +1,200 @@
+//! What counts as a reading: the per-digit accept rule, how digits make a reading, and the
+//! temporal stabiliser that keeps single-frame glitches off the screen. Pure logic.
+
+use crate::classify::{ClassScores, NOT_A_DIGIT};
+
+/// The manifest's reject rule: show a digit only if the top class is a digit (not
+/// "not a digit") and its probability is at least `min_confidence`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AcceptRule {
+    pub min_confidence: f32,
+}
+
+/// One classified digit: the top class, its probability, and whether the rule accepts it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Verdict {
+    /// Top class index (0-9, or [`NOT_A_DIGIT`]).
+    pub class: u8,
+    pub confidence: f32,
+    pub accepted: bool,
+}
+
+impl AcceptRule {
+    pub fn judge(&self, scores: &ClassScores) -> Verdict {
+        let (class, p) = scores.best();
+        // NaN scores (a broken model) compare false and are never accepted.
+        let accepted = class != NOT_A_DIGIT && p >= self.min_confidence;
+        Verdict { class: class as u8, confidence: p, accepted }
+    }
+}
+
+/// Writes the reading of `digits` (row, digit value), already in reading order, into `out`:
+/// digits of a row side by side, rows joined by `\n`.
+pub fn assemble_reading(digits: impl IntoIterator<Item = (u16, u8)>, out: &mut String) {
+    out.clear();
+    let mut last_row = None;
+    for (row, digit) in digits {
+        if last_row.is_some_and(|r| r != row) {
+            out.push('\n');
+        }
+        last_row = Some(row);
+        out.push(char::from(b'0' + digit.min(9)));
+    }
+}
+
+/// A change of the stable reading.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StableChange {
+    /// This reading is now shown (replacing any other).
+    Shown(String),
+    /// Nothing is shown any more.
+    Cleared,
+}
+
+/// Turns per-frame readings into a stable one: a reading appears once the same text was seen
+/// in `stable_frames` consecutive frames, and disappears after `vanish_frames` consecutive
+/// frames without it (no digits, or a different reading).
+#[derive(Clone, Debug)]
+pub struct Stabiliser {
+    stable_frames: u32,
+    vanish_frames: u32,
+    shown: Option<String>,
+    /// The latest frame reading and for how many consecutive frames it has been seen.
+    candidate: String,
+    candidate_frames: u32,
+    /// Consecutive frames without the shown reading.
+    missing_frames: u32,
+}
+
+impl Stabiliser {
+    pub fn new(stable_frames: u32, vanish_frames: u32) -> Self {
+        Stabiliser {
+            stable_frames: stable_frames.max(1),
+            vanish_frames: vanish_frames.max(1),
+            shown: None,
+            candidate: String::new(),
+            candidate_frames: 0,
+            missing_frames: 0,
+        }
+    }
+
+    /// The reading currently shown.
+    pub fn shown(&self) -> Option<&str> { self.shown.as_deref() }
+
+    /// Feeds one frame's reading (`""` when it has no accepted digits).
+    pub fn update(&mut self, reading: &str) -> Option<StableChange> {
+        if reading == self.candidate {
+            self.candidate_frames = self.candidate_frames.saturating_add(1);
+        } else {
+            self.candidate.clear();
+            self.candidate.push_str(reading);
+            self.candidate_frames = 1;
+        }
+        if self.shown.as_deref() == Some(reading) {
+            self.missing_frames = 0;
+            return None;
+        }
+        if !reading.is_empty() && self.candidate_frames >= self.stable_frames {
+            self.missing_frames = 0;
+            self.shown = Some(reading.to_string());
+            return Some(StableChange::Shown(reading.to_string()));
+        }
+        if self.shown.is_some() {
+            self.missing_frames += 1;
+            if self.missing_frames >= self.vanish_frames {
+                self.shown = None;
+                self.missing_frames = 0;
+                return Some(StableChange::Cleared);
+            }
+        }
+        None
+    }
+
+    /// Changes the thresholds (config reload), keeping what is shown.
+    pub fn set_thresholds(&mut self, stable_frames: u32, vanish_frames: u32) {
+        self.stable_frames = stable_frames.max(1);
+        self.vanish_frames = vanish_frames.max(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::classify::NUM_CLASSES;
+
+    fn scores(class: usize, p: f32) -> ClassScores {
+        let mut s = [(1.0 - p) / (NUM_CLASSES - 1) as f32; NUM_CLASSES];
+        s[class] = p;
+        ClassScores(s)
+    }
+
+    #[test]
+    fn accept_rule() {
+        let rule = AcceptRule { min_confidence: 0.6 };
+        assert_eq!(rule.judge(&scores(7, 0.9)), Verdict { class: 7, confidence: 0.9, accepted: true });
+        assert!(rule.judge(&scores(7, 0.6)).accepted, "the threshold itself passes");
+        assert!(!rule.judge(&scores(7, 0.59)).accepted);
+        assert!(!rule.judge(&scores(NOT_A_DIGIT, 0.99)).accepted);
+        assert!(!rule.judge(&ClassScores([f32::NAN; NUM_CLASSES])).accepted);
+    }
+
+    #[test]
+    fn readings_join_rows_with_newlines() {
+        let mut s = String::from("junk");
+        assemble_reading([(0, 3), (0, 1), (0, 7), (1, 4), (1, 2)], &mut s);
+        assert_eq!(s, "317\n42");
+        assemble_reading([], &mut s);
+        assert_eq!(s, "");
+        assemble_reading([(2, 5)], &mut s);
+        assert_eq!(s, "5");
+    }
+
+    fn feed(st: &mut Stabiliser, frames: &[&str]) -> Vec<Option<StableChange>> {
+        frames.iter().map(|f| st.update(f)).collect()
+    }
+
+    #[test]
+    fn a_reading_appears_after_k_frames_and_vanishes_after_m() {
+        let mut st = Stabiliser::new(3, 3);
+        let out = feed(&mut st, &["317", "317", "317", "317"]);
+        assert_eq!(out, [None, None, Some(StableChange::Shown("317".into())), None]);
+        let out = feed(&mut st, &["", "", ""]);
+        assert_eq!(out, [None, None, Some(StableChange::Cleared)]);
+        assert_eq!(st.shown(), None);
+    }
+
+    #[test]
+    fn single_frame_glitches_do_not_flicker() {
+        let mut st = Stabiliser::new(3, 3);
+        feed(&mut st, &["12", "12", "12"]);
+        // A dropout, a misread, and a different glitch: nothing changes.
+        let out = feed(&mut st, &["", "12", "72", "12", "1", "", "12"]);
+        assert!(out.iter().all(Option::is_none), "{out:?}");
+        assert_eq!(st.shown(), Some("12"));
+        // Alternating glitches never reach K in a row either.
+        let mut st = Stabiliser::new(3, 3);
+        let out = feed(&mut st, &["5", "6", "5", "6", "5", "6"]);
+        assert!(out.iter().all(Option::is_none));
+    }
+
+    #[test]
+    fn a_new_reading_replaces_the_old_one() {
+        let mut st = Stabiliser::new(2, 5);
+        feed(&mut st, &["1", "1"]);
+        let out = feed(&mut st, &["2", "2"]);
+        assert_eq!(out, [None, Some(StableChange::Shown("2".into()))]);
+        // With M < K the old reading goes before the new one is stable.
+        let mut st = Stabiliser::new(4, 2);
+        feed(&mut st, &["1", "1", "1", "1"]);
+        let out = feed(&mut st, &["2", "2", "2", "2"]);
+        assert_eq!(out, [None, Some(StableChange::Cleared), None, Some(StableChange::Shown("2".into()))]);
+    }
+
+    #[test]
+    fn k_of_one_follows_every_frame() {
+        let mut st = Stabiliser::new(1, 1);
+        assert_eq!(st.update("4"), Some(StableChange::Shown("4".into())));
+        assert_eq!(st.update(""), Some(StableChange::Cleared));
+        assert_eq!(st.update(""), None);
+    }
+}

@@ -1,0 +1,306 @@
+//! Stage 3: connected components of the ink map (8-connectivity), by run-length labelling.
+//!
+//! Each row is cut into runs of ink pixels; a run is joined (union-find) to every run of the
+//! previous row that it touches, diagonals included. Runs longer than a limit are dropped
+//! first: no digit stroke is that long, but a ruled line is, and a digit touching one would
+//! otherwise be lost with it. Work and memory scale with the number of
+//! runs, not pixels, and the runs double as the pixel lists used later to paint each digit's
+//! crop.
+
+use super::BoundingBox;
+
+/// A horizontal run of ink pixels `[x0, x1)` on row `y`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Run {
+    pub y: u32,
+    pub x0: u32,
+    pub x1: u32,
+}
+
+/// A set of ink pixels with its statistics: a connected component, or a group of them.
+/// Box coordinates are `[x0, x1) x [y0, y1)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Blob {
+    pub x0: u32,
+    pub y0: u32,
+    pub x1: u32,
+    pub y1: u32,
+    /// Number of ink pixels.
+    pub area: u32,
+    /// Sum of ink strengths.
+    pub ink_sum: u64,
+    /// Strongest ink strength.
+    pub peak: u8,
+}
+
+impl Blob {
+    fn from_run(run: &Run, ink: u64, peak: u8) -> Self {
+        Blob { x0: run.x0, y0: run.y, x1: run.x1, y1: run.y + 1, area: run.x1 - run.x0, ink_sum: ink, peak }
+    }
+
+    pub fn width(&self) -> u32 { self.x1 - self.x0 }
+    pub fn height(&self) -> u32 { self.y1 - self.y0 }
+
+    pub fn bbox(&self) -> BoundingBox {
+        BoundingBox { x: self.x0, y: self.y0, w: self.width(), h: self.height() }
+    }
+
+    /// Adds `other`'s pixels to this blob.
+    pub fn absorb(&mut self, other: &Blob) {
+        *self = self.union(other);
+    }
+
+    /// The blob made of both sets of pixels.
+    pub fn union(&self, other: &Blob) -> Blob {
+        Blob {
+            x0: self.x0.min(other.x0),
+            y0: self.y0.min(other.y0),
+            x1: self.x1.max(other.x1),
+            y1: self.y1.max(other.y1),
+            area: self.area + other.area,
+            ink_sum: self.ink_sum + other.ink_sum,
+            peak: self.peak.max(other.peak),
+        }
+    }
+}
+
+/// Run-length labeller; its buffers are reused from frame to frame.
+#[derive(Debug, Default)]
+pub struct Labeller {
+    runs: Vec<Run>,
+    /// Union-find parent per run; a root is the first run of its component in raster order.
+    parent: Vec<u32>,
+    /// Component index per run.
+    run_component: Vec<u32>,
+    components: Vec<Blob>,
+}
+
+impl Labeller {
+    pub fn new() -> Self { Self::default() }
+
+    /// Labels the non-zero pixels of `ink` (row-major, `width x height`, values = strengths),
+    /// leaving out runs longer than `max_run` pixels.
+    pub fn label(&mut self, ink: &[u8], width: usize, height: usize, max_run: usize) {
+        self.runs.clear();
+        self.parent.clear();
+        self.run_component.clear();
+        self.components.clear();
+        if width == 0 || ink.len() < width * height {
+            return;
+        }
+        let mut previous = 0..0;
+        for (y, row) in ink.chunks_exact(width).take(height).enumerate() {
+            let first = self.runs.len();
+            for_each_run(row, |x0, x1| {
+                if x1 - x0 <= max_run {
+                    self.parent.push(self.runs.len() as u32);
+                    self.runs.push(Run { y: y as u32, x0: x0 as u32, x1: x1 as u32 });
+                }
+            });
+            self.join_with_previous_row(previous.clone(), first);
+            previous = first..self.runs.len();
+        }
+        self.collect_components(ink, width);
+    }
+
+    /// All runs, sorted by row then column.
+    pub fn runs(&self) -> &[Run] { &self.runs }
+
+    /// Component index of each run (parallel to [`Self::runs`]).
+    pub fn run_components(&self) -> &[u32] { &self.run_component }
+
+    /// Components in raster order of their first pixel.
+    pub fn components(&self) -> &[Blob] { &self.components }
+
+    /// Unions each run from `first` on (the current row) with the runs of `previous` it
+    /// touches. Both lists are sorted by `x0`, so one forward sweep suffices.
+    fn join_with_previous_row(&mut self, previous: std::ops::Range<usize>, first: usize) {
+        let mut j = previous.start;
+        for i in first..self.runs.len() {
+            let cur = self.runs[i];
+            // 8-connected ⇔ the previous run [a, b) and [cur.x0 - 1, cur.x1 + 1) overlap.
+            while j < previous.end && self.runs[j].x1 < cur.x0 {
+                j += 1;
+            }
+            let mut k = j;
+            while k < previous.end && self.runs[k].x0 <= cur.x1 {
+                self.union(k as u32, i as u32);
+                k += 1;
+            }
+        }
+    }
+
+    fn find(&mut self, mut i: u32) -> u32 {
+        while self.parent[i as usize] != i {
+            let grandparent = self.parent[self.parent[i as usize] as usize];
+            self.parent[i as usize] = grandparent; // path halving
+            i = grandparent;
+        }
+        i
+    }
+
+    fn union(&mut self, a: u32, b: u32) {
+        let (ra, rb) = (self.find(a), self.find(b));
+        // The smaller index stays root, so a root is always its component's first run.
+        if ra < rb {
+            self.parent[rb as usize] = ra;
+        } else if rb < ra {
+            self.parent[ra as usize] = rb;
+        }
+    }
+
+    fn collect_components(&mut self, ink: &[u8], width: usize) {
+        for i in 0..self.runs.len() {
+            let run = self.runs[i];
+            let pixels = &ink[run.y as usize * width..][run.x0 as usize..run.x1 as usize];
+            let ink_sum = pixels.iter().map(|&v| v as u64).sum();
+            let peak = pixels.iter().copied().max().unwrap_or(0);
+            let piece = Blob::from_run(&run, ink_sum, peak);
+            let root = self.find(i as u32) as usize;
+            if root == i {
+                self.run_component.push(self.components.len() as u32);
+                self.components.push(piece);
+            } else {
+                let c = self.run_component[root];
+                self.run_component.push(c);
+                self.components[c as usize].absorb(&piece);
+            }
+        }
+    }
+}
+
+/// Calls `f(x0, x1)` for each run of non-zero bytes `[x0, x1)` in `row`. Blank stretches are
+/// skipped eight bytes at a time.
+fn for_each_run(row: &[u8], mut f: impl FnMut(usize, usize)) {
+    let n = row.len();
+    let mut x = 0;
+    while x < n {
+        while let Some(chunk) = row.get(x..x + 8) {
+            if u64::from_ne_bytes(chunk.try_into().unwrap()) != 0 {
+                break;
+            }
+            x += 8;
+        }
+        while x < n && row[x] == 0 {
+            x += 1;
+        }
+        if x == n {
+            break;
+        }
+        let start = x;
+        while x < n && row[x] != 0 {
+            x += 1;
+        }
+        f(start, x);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Parses an ASCII picture: '#' = ink (strength 200), anything else blank.
+    fn picture(rows: &[&str]) -> (Vec<u8>, usize, usize) {
+        let w = rows[0].len();
+        let data = rows.iter().flat_map(|r| r.bytes().map(|b| if b == b'#' { 200 } else { 0 })).collect();
+        (data, w, rows.len())
+    }
+
+    fn label(rows: &[&str]) -> Labeller {
+        let (ink, w, h) = picture(rows);
+        let mut l = Labeller::new();
+        l.label(&ink, w, h, usize::MAX);
+        l
+    }
+
+    #[test]
+    fn runs_are_found_across_chunk_boundaries() {
+        let mut row = vec![0u8; 40];
+        row[7..9].fill(1);
+        row[16] = 1;
+        row[30..40].fill(3);
+        let mut runs = Vec::new();
+        for_each_run(&row, |a, b| runs.push((a, b)));
+        assert_eq!(runs, vec![(7, 9), (16, 17), (30, 40)]);
+    }
+
+    #[test]
+    fn diagonal_neighbours_join_but_gaps_do_not() {
+        let l = label(&[
+            "#.....##..",
+            ".#...#....",
+            "..#.......",
+            "......#..#",
+            ".......#.#",
+        ]);
+        let c = l.components();
+        assert_eq!(c.len(), 4, "{c:?}");
+        assert_eq!((c[0].x0, c[0].y0, c[0].x1, c[0].y1, c[0].area), (0, 0, 3, 3, 3));
+        assert_eq!((c[1].x0, c[1].y0, c[1].x1, c[1].y1, c[1].area), (5, 0, 8, 2, 3));
+        assert_eq!((c[2].x0, c[2].y0, c[2].area), (6, 3, 2));
+        assert_eq!((c[3].x0, c[3].y0, c[3].area), (9, 3, 2));
+    }
+
+    #[test]
+    fn u_shape_merges_two_branches_and_keeps_stats() {
+        let l = label(&[
+            "#...#..##",
+            "#...#..##",
+            "#####....",
+        ]);
+        assert_eq!(l.components().len(), 2);
+        let u = l.components()[0];
+        assert_eq!(u.bbox(), BoundingBox { x: 0, y: 0, w: 5, h: 3 });
+        assert_eq!(u.area, 9);
+        assert_eq!(u.ink_sum, 9 * 200);
+        assert_eq!(u.peak, 200);
+        // Every run of the U points at component 0, the square's at 1.
+        let labels: Vec<u32> = l.run_components().to_vec();
+        assert_eq!(labels, vec![0, 0, 1, 0, 0, 1, 0]);
+    }
+
+    #[test]
+    fn spiral_needs_transitive_unions() {
+        let l = label(&[
+            "#######",
+            "#.....#",
+            "#.###.#",
+            "#.#.#.#",
+            "#.#...#",
+            "#.#####",
+        ]);
+        assert_eq!(l.components().len(), 1);
+        assert_eq!(l.components()[0].area, 7 + 2 + 5 + 4 + 3 + 6);
+    }
+
+    #[test]
+    fn empty_and_short_inputs() {
+        let mut l = Labeller::new();
+        l.label(&[], 0, 0, 10);
+        assert!(l.components().is_empty());
+        l.label(&[1, 2, 3], 4, 4, 10);
+        assert!(l.components().is_empty());
+        l.label(&[0, 5, 5, 0], 4, 1, 10);
+        assert_eq!(l.components().len(), 1);
+    }
+
+    #[test]
+    fn long_runs_are_cut_out_and_split_what_they_joined() {
+        // A "1" standing on a ruled line: without the line it is one piece above it.
+        let (ink, w, h) = picture(&[
+            "....#.......",
+            "....#.......",
+            "....#.......",
+            "############",
+            "....#.......",
+        ]);
+        let mut l = Labeller::new();
+        l.label(&ink, w, h, usize::MAX);
+        assert_eq!(l.components().len(), 1);
+        l.label(&ink, w, h, 8);
+        let c = l.components();
+        assert_eq!(c.len(), 2);
+        assert_eq!((c[0].y0, c[0].y1, c[0].area), (0, 3, 3));
+        assert_eq!((c[1].y0, c[1].y1, c[1].area), (4, 5, 1));
+    }
+}

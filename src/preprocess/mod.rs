@@ -1,0 +1,238 @@
+//! Fixed-point preprocessing: from a grey frame to 28x28 digit tensors.
+//!
+//! No floating point from frame to model input, and no allocation per frame once the buffers
+//! have grown to the frame size. Stages, each in its own module:
+//!
+//! 1. [`binarize`]: adaptive threshold against the local mean (integral image), both ink
+//!    polarities at once, robust to gradients, vignetting and soft shadows;
+//! 2. [`polarity`]: dark ink on paper or light ink on a board, from the binariser's evidence;
+//! 3. [`components`]: 8-connected run-length labelling with per-component statistics;
+//! 4. [`filter`]: dropping specks, lines, cut-off and implausible blobs;
+//! 5. [`grouping`]: merging the pieces of one digit, splitting rows, reading order;
+//! 6. [`crop`]: each digit's own ink into a crop, then [`normalize`] (MNIST normalisation).
+
+pub mod binarize;
+pub mod components;
+pub mod config;
+pub mod crop;
+pub mod filter;
+pub mod grouping;
+pub mod normalize;
+pub mod polarity;
+
+use std::time::{Duration, Instant};
+
+use crate::frame::GreyImage;
+
+pub use config::PreprocessConfig;
+pub use normalize::{Normalizer, INPUT_LEN, INPUT_SIDE};
+pub use polarity::Polarity;
+
+use binarize::{window_radius, Binarizer, Margins};
+use components::Labeller;
+use crop::{CropBuilder, CropSource};
+use filter::{check_digit, check_piece, Limits, LineFragments};
+use grouping::{Grouper, MergeRules};
+
+/// One normalised digit: 28x28 uint8, ink bright on black, row-major. This is exactly the
+/// model's input (the NPU takes it raw; the CPU path divides by 255 inside the classifier).
+#[derive(Clone, PartialEq, Eq)]
+pub struct DigitTensor(pub [u8; INPUT_LEN]);
+
+impl Default for DigitTensor {
+    fn default() -> Self { DigitTensor([0; INPUT_LEN]) }
+}
+
+impl std::fmt::Debug for DigitTensor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "DigitTensor[")?;
+        for row in self.0.chunks(INPUT_SIDE) {
+            let line: String = row.iter().map(|&v| match v { 0..=31 => ' ', 32..=127 => '.', 128..=223 => 'o', _ => '#' }).collect();
+            writeln!(f, "  |{line}|")?;
+        }
+        write!(f, "]")
+    }
+}
+
+/// Axis-aligned box in frame pixels.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BoundingBox {
+    pub x: u32,
+    pub y: u32,
+    pub w: u32,
+    pub h: u32,
+}
+
+impl BoundingBox {
+    pub fn right(&self) -> u32 { self.x + self.w }
+    pub fn bottom(&self) -> u32 { self.y + self.h }
+}
+
+/// One digit found in a frame.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DigitCandidate {
+    /// Box of the digit's ink in frame pixels.
+    pub bbox: BoundingBox,
+    /// Text row, 0 for the top one.
+    pub row: u16,
+    /// The normalised digit, ready for the classifier.
+    pub tensor: DigitTensor,
+}
+
+/// Time spent in each stage on the last frame (for debug logs).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StageTimings {
+    /// Integral image and adaptive threshold (both polarities).
+    pub binarize: Duration,
+    pub polarity: Duration,
+    pub components: Duration,
+    /// Piece rejection.
+    pub filter: Duration,
+    /// Merging, digit rejection, rows and order.
+    pub grouping: Duration,
+    /// Crops and normalisation.
+    pub normalize: Duration,
+}
+
+impl StageTimings {
+    pub fn total(&self) -> Duration {
+        self.binarize + self.polarity + self.components + self.filter + self.grouping + self.normalize
+    }
+}
+
+/// The whole preprocessing stage. Keep one per camera: its buffers are reused frame to frame.
+#[derive(Debug)]
+pub struct Preprocessor {
+    cfg: PreprocessConfig,
+    binarizer: Binarizer,
+    labeller: Labeller,
+    /// Indices of the components that passed the piece check.
+    kept: Vec<u32>,
+    line_fragments: LineFragments,
+    grouper: Grouper,
+    crops: CropBuilder,
+    normalizer: Normalizer,
+    candidates: Vec<DigitCandidate>,
+    polarity: Polarity,
+    timings: StageTimings,
+}
+
+impl Default for Preprocessor {
+    fn default() -> Self { Self::new(PreprocessConfig::default()) }
+}
+
+impl Preprocessor {
+    /// `cfg` should have passed [`PreprocessConfig::validate`]; out-of-range values are
+    /// clamped rather than trusted, so processing never panics either way.
+    pub fn new(cfg: PreprocessConfig) -> Self {
+        let max_digits = cfg.max_digits as usize;
+        Self {
+            cfg,
+            binarizer: Binarizer::new(),
+            labeller: Labeller::new(),
+            kept: Vec::new(),
+            line_fragments: LineFragments::new(),
+            grouper: Grouper::new(),
+            crops: CropBuilder::new(),
+            normalizer: Normalizer::new(),
+            candidates: Vec::with_capacity(max_digits),
+            polarity: Polarity::default(),
+            timings: StageTimings::default(),
+        }
+    }
+
+    pub fn config(&self) -> &PreprocessConfig { &self.cfg }
+
+    /// Finds the digits of `img`, in reading order (rows top to bottom, left to right).
+    /// Never panics, for any frame size including empty ones.
+    pub fn process(&mut self, img: GreyImage<'_>) -> &[DigitCandidate] {
+        let mut clock = Lap::start();
+        self.candidates.clear();
+        let (w, h) = (img.width(), img.height());
+        let cfg = &self.cfg;
+
+        let radius = window_radius(w, h, cfg.window_per_mille, cfg.min_window_px);
+        let margins = Margins { relative_pct: cfg.relative_margin_pct, absolute: cfg.absolute_margin };
+        let evidence = self.binarizer.run(&img, radius, margins);
+        self.timings.binarize = clock.lap();
+
+        self.polarity = cfg.force_polarity.unwrap_or_else(|| polarity::decide(&evidence));
+        self.timings.polarity = clock.lap();
+
+        let max_run = match cfg.line_run_per_mille {
+            0 => usize::MAX,
+            per_mille => (w * per_mille as usize).div_ceil(1000).saturating_sub(1),
+        };
+        self.labeller.label(self.binarizer.ink(self.polarity), w, h, max_run);
+        self.timings.components = clock.lap();
+
+        let limits = Limits::new(cfg, w, h);
+        let pieces = self.labeller.components();
+        self.kept.clear();
+        self.kept.extend((0..pieces.len() as u32).filter(|&i| check_piece(&pieces[i as usize], &limits).is_ok()));
+        self.line_fragments.remove(pieces, &mut self.kept, &limits);
+        let max_pieces = (cfg.max_pieces as usize).max(1);
+        if self.kept.len() > max_pieces {
+            // Cluttered frame: keep the largest pieces, in their original order.
+            self.kept.select_nth_unstable_by_key(max_pieces - 1, |&i| (std::cmp::Reverse(pieces[i as usize].area), i));
+            self.kept.truncate(max_pieces);
+            self.kept.sort_unstable();
+        }
+        self.timings.filter = clock.lap();
+
+        self.grouper.group(pieces, &self.kept, &MergeRules::new(cfg, &limits));
+        self.grouper.select_digits(|b| check_digit(b, &limits).is_ok(), (cfg.max_digits as usize).max(1));
+        self.timings.grouping = clock.lap();
+
+        let source = CropSource {
+            img,
+            binarizer: &self.binarizer,
+            polarity: self.polarity,
+            runs: self.labeller.runs(),
+            run_components: self.labeller.run_components(),
+            piece_group: self.grouper.piece_group(),
+        };
+        for digit in self.grouper.digits() {
+            self.candidates.push(DigitCandidate { bbox: digit.blob.bbox(), row: digit.row, tensor: DigitTensor::default() });
+            let tensor = &mut self.candidates.last_mut().expect("just pushed").tensor.0;
+            if !self.crops.build(&source, digit, self.cfg.dilate_crop, &mut self.normalizer, tensor) {
+                self.candidates.pop();
+            }
+        }
+        self.timings.normalize = clock.lap();
+        &self.candidates
+    }
+
+    /// Candidates of the last frame (what [`Self::process`] returned).
+    pub fn candidates(&self) -> &[DigitCandidate] { &self.candidates }
+
+    /// Ink polarity of the last frame.
+    pub fn polarity(&self) -> Polarity { self.polarity }
+
+    /// Per-stage times of the last frame.
+    pub fn timings(&self) -> &StageTimings { &self.timings }
+
+    /// The last frame's ink map (ink strength, 0 = background), for debug dumps.
+    pub fn ink_map(&self) -> GreyImage<'_> {
+        let (w, h) = (self.binarizer.width(), self.binarizer.height());
+        GreyImage::packed(w, h, self.binarizer.ink(self.polarity)).unwrap_or_else(|_| GreyImage::packed(0, 0, &[]).expect("empty image"))
+    }
+}
+
+/// Stopwatch handing out the time since the previous lap.
+struct Lap(Instant);
+
+impl Lap {
+    fn start() -> Self { Lap(Instant::now()) }
+    fn lap(&mut self) -> Duration {
+        let now = Instant::now();
+        let d = now - self.0;
+        self.0 = now;
+        d
+    }
+}
+
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod test_draw;

@@ -1,0 +1,133 @@
+//! End to end: camera-like pictures of handwritten digits (held-out MNIST/USPS digits on
+//! paper and boards, see `digitd::synth::page`) and blank pages, through the real
+//! `digitd recognize --json`.
+//!
+//! Prints the measured rates and every failure (file, expected, got, how the scene was drawn).
+//! Set `DIGITD_SCENES_DIR=/some/dir` to keep the pictures for looking at failures; a scene is
+//! regenerated exactly from its seed (`text_scene(&bank, seed)` / `blank_page(seed)`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use digitd::synth::cli_run::{read_scenes, SceneRun};
+use digitd::synth::{blank_page, resolve_data_dir, text_scene, DigitBank};
+
+const BIN: &str = env!("CARGO_BIN_EXE_digitd");
+const TEXT_SCENES: usize = 320;
+const BLANK_PAGES: usize = 320;
+const TEXT_SEED_BASE: u64 = 1_000_000;
+const BLANK_SEED_BASE: u64 = 2_000_000;
+/// Files per `digitd` process, and processes at a time.
+const BATCH: usize = 40;
+const WORKERS: usize = 2;
+
+/// The product's bar (issue "digitd core"): 97 % of text scenes read exactly. NOT MET YET:
+/// the pipeline reads 76.56 % of these scenes (the model rejects many correct digits below its
+/// 0.80 confidence threshold; see the issue's notes). Until it is met this test guards the
+/// current level against regressions and prints the gap; raise the floor as the pipeline improves.
+const PRODUCT_BAR_EXACT_READING: f64 = 0.97;
+const MIN_EXACT_READING: f64 = 0.76;
+const MAX_BLANK_FALSE_ALARMS: f64 = 0.005;
+
+/// Where the pictures go: kept in `DIGITD_SCENES_DIR/<name>` if set, else a temp folder.
+fn picture_dir(name: &str) -> (PathBuf, bool, Option<tempfile::TempDir>) {
+    match std::env::var_os("DIGITD_SCENES_DIR") {
+        Some(dir) => {
+            let dir = PathBuf::from(dir).join(name);
+            std::fs::create_dir_all(&dir).expect("create DIGITD_SCENES_DIR");
+            (dir, true, None)
+        }
+        None => {
+            let tmp = tempfile::tempdir().expect("temp dir");
+            (tmp.path().to_path_buf(), false, Some(tmp))
+        }
+    }
+}
+
+/// Half the pictures as PNG, half as JPEG (as a phone would save them).
+fn file_name(prefix: &str, seed: u64) -> String {
+    format!("{prefix}-{seed}.{}", if seed % 2 == 0 { "png" } else { "jpg" })
+}
+
+fn report_messages(run: &SceneRun) {
+    for m in run.messages.iter().take(5) {
+        eprintln!("digitd said: {m}");
+    }
+}
+
+#[test]
+fn text_scenes_are_read_exactly() {
+    let bank = DigitBank::load_test_sets(&resolve_data_dir(None)).expect("held-out digit sets");
+    let (dir, keep, _tmp) = picture_dir("text");
+    let run = read_scenes(Path::new(BIN), &dir, TEXT_SCENES, BATCH, WORKERS, keep, |i| {
+        let seed = TEXT_SEED_BASE + i as u64;
+        (text_scene(&bank, seed), file_name("text", seed))
+    })
+    .expect("run digitd");
+    report_messages(&run);
+
+    let total = run.outcomes.len();
+    let exact = run.outcomes.iter().filter(|o| o.is_exact()).count();
+    let digits: usize = run.outcomes.iter().map(|o| o.expected.chars().filter(char::is_ascii_digit).count()).sum();
+    // Digit-level view: positions that match where the reading has the right shape.
+    let mut digits_right = 0;
+    let mut shape_wrong = 0;
+    let mut by_count: BTreeMap<usize, (usize, usize)> = BTreeMap::new();
+    for o in &run.outcomes {
+        let got = o.got();
+        if got.len() == o.expected.len() && got.lines().map(str::len).eq(o.expected.lines().map(str::len)) {
+            digits_right += got.chars().zip(o.expected.chars()).filter(|(g, e)| g == e && e.is_ascii_digit()).count();
+        } else {
+            shape_wrong += 1;
+        }
+        let n = o.expected.chars().filter(char::is_ascii_digit).count();
+        let entry = by_count.entry(n).or_default();
+        entry.0 += o.is_exact() as usize;
+        entry.1 += 1;
+    }
+    let rate = exact as f64 / total.max(1) as f64;
+    eprintln!(
+        "text scenes: {exact}/{total} read exactly ({:.2} %; regression floor {:.0} %, product bar {:.0} %)",
+        100.0 * rate,
+        100.0 * MIN_EXACT_READING,
+        100.0 * PRODUCT_BAR_EXACT_READING
+    );
+    eprintln!(
+        "  digits right in readings of the right shape: {digits_right}/{digits}; readings with a wrong number of digits or rows: {shape_wrong}"
+    );
+    for (n, (ok, all)) in &by_count {
+        eprintln!("  {n} digit(s): {ok}/{all}");
+    }
+    for o in run.outcomes.iter().filter(|o| !o.is_exact()) {
+        eprintln!("  FAIL {}: expected {:?}, got {:?} [{}]", o.file.display(), o.expected, o.got(), o.description);
+    }
+    assert_eq!(total, TEXT_SCENES);
+    assert!(rate >= MIN_EXACT_READING, "exact reading {:.2} % < {:.0} %", 100.0 * rate, 100.0 * MIN_EXACT_READING);
+}
+
+#[test]
+fn blank_pages_show_no_digits() {
+    let (dir, keep, _tmp) = picture_dir("blank");
+    let run = read_scenes(Path::new(BIN), &dir, BLANK_PAGES, BATCH, WORKERS, keep, |i| {
+        let seed = BLANK_SEED_BASE + i as u64;
+        (blank_page(seed), file_name("blank", seed))
+    })
+    .expect("run digitd");
+    report_messages(&run);
+
+    let total = run.outcomes.len();
+    let alarms: Vec<_> = run.outcomes.iter().filter(|o| o.shows_digit()).collect();
+    let rate = alarms.len() as f64 / total.max(1) as f64;
+    eprintln!(
+        "blank pages: {}/{total} show a digit ({:.2} %, allowed {:.1} %)",
+        alarms.len(),
+        100.0 * rate,
+        100.0 * MAX_BLANK_FALSE_ALARMS
+    );
+    for o in &alarms {
+        let digits = o.reading.as_ref().map(|r| r.digits.iter().map(|d| format!("{}@{:?} p={}", d.digit, d.bbox, d.confidence)).collect::<Vec<_>>());
+        eprintln!("  FALSE ALARM {}: got {:?} {:?} [{}]", o.file.display(), o.got(), digits, o.description);
+    }
+    assert_eq!(total, BLANK_PAGES);
+    assert!(rate <= MAX_BLANK_FALSE_ALARMS, "{:.2} % of blank pages show digits", 100.0 * rate);
+}
