@@ -412,3 +412,23 @@ fn real_artifacts_selftest_and_damage() {
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("SHA-256"), "{err}");
 }
+
+/// With the sample clip and the trained model present: `digitd run` prints exactly the
+/// readings the clip was generated with, in order, each followed by `(none)` as the page goes.
+#[test]
+fn sample_clip_gives_its_recorded_readings() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (clip, readings) = (root.join("assets/sample/clip.y4m.gz"), root.join("assets/sample/readings.json"));
+    // Both are committed: a missing one is a broken checkout, not a reason to skip.
+    assert!(clip.is_file() && readings.is_file() && Path::new(REAL_MANIFEST).is_file(), "sample clip or model missing");
+    let expected: Vec<serde_json::Value> = serde_json::from_str(&std::fs::read_to_string(&readings).unwrap()).unwrap();
+    let mut want = String::new();
+    for r in &expected {
+        want += &format!("reading: {}\nreading: (none)\n", r["text"].as_str().unwrap().replace('\n', " / "));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let o = digitd(&["run", "--fps", "0", "--display", "none"], dir.path());
+    let (code, err) = code_and_error(&o);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(stdout(&o), want);
+}

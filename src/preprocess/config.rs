@@ -6,10 +6,13 @@ use serde::{Deserialize, Serialize};
 
 use super::polarity::Polarity;
 
+/// Settings of [`Preprocessor`](super::Preprocessor). Missing fields take their defaults;
+/// call [`PreprocessConfig::validate`] on anything read from a file.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PreprocessConfig {
-    /// Side of the local-mean window, in thousandths of the frame's shorter side.
+    /// Side of the local-mean window, in thousandths of the frame's shorter side (at most
+    /// 257 px).
     pub window_per_mille: u16,
     /// Smallest local-mean window side in pixels (for small frames).
     pub min_window_px: u16,
@@ -29,8 +32,8 @@ pub struct PreprocessConfig {
     pub min_piece_area_px: u32,
     /// Pieces with fewer ink pixels than this many millionths of the frame area are specks.
     pub min_piece_area_ppm: u32,
-    /// A piece whose long side is at least this many times its short side is a line (ruled
-    /// paper, table edge)...
+    /// A piece (or merged digit) whose long side is at least this many times its short side
+    /// is a line (ruled paper, table edge)...
     pub line_aspect: u16,
     /// ...if it is also at least this long, in thousandths of the frame side along it.
     pub line_min_length_per_mille: u16,

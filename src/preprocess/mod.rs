@@ -3,13 +3,18 @@
 //! No floating point from frame to model input, and no allocation per frame once the buffers
 //! have grown to the frame size. Stages, each in its own module:
 //!
-//! 1. [`binarize`]: adaptive threshold against the local mean (integral image), both ink
-//!    polarities at once, robust to gradients, vignetting and soft shadows;
+//! 1. [`binarize`]: adaptive threshold against the local mean (sliding integral image), both
+//!    ink polarities at once, robust to gradients, vignetting and soft shadows;
 //! 2. [`polarity`]: dark ink on paper or light ink on a board, from the binariser's evidence;
-//! 3. [`components`]: 8-connected run-length labelling with per-component statistics;
-//! 4. [`filter`]: dropping specks, lines, cut-off and implausible blobs;
+//! 3. [`components`]: 8-connected run-length labelling with per-component statistics, leaving
+//!    out ink runs as long as a ruled line;
+//! 4. [`filter`]: dropping specks, lines (whole or in fragments), cut-off and implausible
+//!    blobs;
 //! 5. [`grouping`]: merging the pieces of one digit, splitting rows, reading order;
 //! 6. [`crop`]: each digit's own ink into a crop, then [`normalize`] (MNIST normalisation).
+//!
+//! Inverting a frame (`255 - p`) swaps the polarity and nothing else: every stage works on
+//! "ink strength" computed symmetrically, so both readings are identical.
 
 pub mod binarize;
 pub mod components;
@@ -86,7 +91,7 @@ pub struct StageTimings {
     pub binarize: Duration,
     pub polarity: Duration,
     pub components: Duration,
-    /// Piece rejection.
+    /// Piece rejection, line fragments included.
     pub filter: Duration,
     /// Merging, digit rejection, rows and order.
     pub grouping: Duration,
