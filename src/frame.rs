@@ -130,43 +130,34 @@ impl<'a> RawFrame<'a> {
                 }
                 GreyImage::new(w, h, self.stride, &self.data[..self.stride * h])
             }
-            PixelFormat::Yuyv => {
-                let row_bytes = w * 2;
-                if self.stride < row_bytes {
-                    return Err(FrameError::StrideTooSmall { width: row_bytes, stride: self.stride });
-                }
-                let needed = if h == 0 { 0 } else { self.stride * (h - 1) + row_bytes };
-                if self.data.len() < needed {
-                    return Err(FrameError::BufferTooSmall { width: w, height: h, format: self.format, needed, got: self.data.len() });
-                }
-                scratch.resize(w * h, 0);
-                for y in 0..h {
-                    let src = &self.data[y * self.stride..y * self.stride + row_bytes];
-                    for (dst, px) in scratch[y * w..(y + 1) * w].iter_mut().zip(src.chunks_exact(2)) {
-                        *dst = px[0];
-                    }
-                }
-                GreyImage::packed(w, h, &scratch[..])
-            }
-            PixelFormat::Rgb24 => {
-                let row_bytes = w * 3;
-                if self.stride < row_bytes {
-                    return Err(FrameError::StrideTooSmall { width: row_bytes, stride: self.stride });
-                }
-                let needed = if h == 0 { 0 } else { self.stride * (h - 1) + row_bytes };
-                if self.data.len() < needed {
-                    return Err(FrameError::BufferTooSmall { width: w, height: h, format: self.format, needed, got: self.data.len() });
-                }
-                scratch.resize(w * h, 0);
-                for y in 0..h {
-                    let src = &self.data[y * self.stride..y * self.stride + row_bytes];
-                    for (dst, px) in scratch[y * w..(y + 1) * w].iter_mut().zip(src.chunks_exact(3)) {
-                        *dst = rgb_to_luma(px[0], px[1], px[2]);
-                    }
-                }
-                GreyImage::packed(w, h, &scratch[..])
+            // Packed formats: every pixel's luma is computed into the reused scratch buffer.
+            PixelFormat::Yuyv => self.packed_to_grey(2, scratch, |px| px[0]),
+            PixelFormat::Rgb24 => self.packed_to_grey(3, scratch, |px| rgb_to_luma(px[0], px[1], px[2])),
+        }
+    }
+}
+
+impl RawFrame<'_> {
+    /// Luma of a packed format with `bytes_per_pixel` bytes per pixel, converted by `luma`
+    /// into `scratch` (resized once, then reused).
+    fn packed_to_grey<'s>(&self, bytes_per_pixel: usize, scratch: &'s mut Vec<u8>, luma: impl Fn(&[u8]) -> u8) -> Result<GreyImage<'s>, FrameError> {
+        let (w, h) = (self.width, self.height);
+        let row_bytes = w * bytes_per_pixel;
+        if self.stride < row_bytes {
+            return Err(FrameError::StrideTooSmall { width: row_bytes, stride: self.stride });
+        }
+        let needed = if h == 0 { 0 } else { self.stride * (h - 1) + row_bytes };
+        if self.data.len() < needed {
+            return Err(FrameError::BufferTooSmall { width: w, height: h, format: self.format, needed, got: self.data.len() });
+        }
+        scratch.resize(w * h, 0);
+        for y in 0..h {
+            let src = &self.data[y * self.stride..y * self.stride + row_bytes];
+            for (dst, px) in scratch[y * w..(y + 1) * w].iter_mut().zip(src.chunks_exact(bytes_per_pixel)) {
+                *dst = luma(px);
             }
         }
+        GreyImage::packed(w, h, &scratch[..])
     }
 }
 
