@@ -4,9 +4,9 @@
 //! ONNX, that its declared input is `[N|1, 1, 28, 28]` float, and that the analysed output is
 //! `[N, 11, 1, 1]`. The input tensor's buffer is reused from run to run.
 //!
-//! Batching: measured on this model (benches/pipeline.rs, 4 digits, one core), one run per
-//! digit on a batch-1 plan takes 0.83 ms, one run of all 4 with a symbolic batch 2.3 ms, and
-//! a fixed batch of 4 2.2 ms (8, padded: 3.9 ms): tract's batch-1 convolutions are much
+//! Batching: measured on this model (benches/pipeline.rs, 4 digits, one x86 core), one run
+//! per digit on a batch-1 plan takes 0.94 ms for the 4, one run with a symbolic batch 1.30 ms,
+//! a fixed batch of 4 1.23 ms, a padded batch of 8 2.78 ms: tract's batch-1 convolutions are
 //! faster, so digits are classified one by one unless asked otherwise.
 
 use std::path::{Path, PathBuf};
