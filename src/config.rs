@@ -104,10 +104,13 @@ pub struct ClassifierConfig {
     pub kind: ClassifierKind,
     /// Use the CPU classifier when the requested one is unavailable.
     pub fallback_to_cpu: bool,
+    /// The RKNN runtime (`librknnmrt.so`, or a folder holding it), tried before the standard
+    /// places: `/oem/usr/lib`, `/usr/lib`, next to the binary.
+    pub rknn_runtime: Option<PathBuf>,
 }
 
 impl Default for ClassifierConfig {
-    fn default() -> Self { Self { kind: ClassifierKind::Cpu, fallback_to_cpu: true } }
+    fn default() -> Self { Self { kind: ClassifierKind::Cpu, fallback_to_cpu: true, rknn_runtime: None } }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]

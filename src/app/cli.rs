@@ -74,7 +74,15 @@ pub enum Command {
         \"confidence\", \"box\": [x, y, w, h]}], \"ms\" (preprocessing + classification)}.\n\
         Unreadable files are reported on stderr; the others are still read, and the exit code is 4.")]
     Recognize(RecognizeArgs),
-    /// Check that the model loads and reproduces its golden vectors.
+    /// Check that the model loads and reproduces its golden vectors (on the NPU with
+    /// --classifier npu), then print a pass/fail table.
+    #[command(long_about = "Check that the model loads and reproduces its golden vectors.\n\n\
+        With the CPU classifier: the ONNX model run by tract must match the float reference logits.\n\
+        With --classifier npu (or classifier.kind = \"npu\"): the RKNN model is loaded on the NPU,\n\
+        every golden vector is run, and the dequantised outputs must match the rknn-toolkit2\n\
+        simulator's within one int8 step with the same top class. Prints the runtime and driver\n\
+        versions, a pass/fail table per class and the time per rknn_run. The NPU check never falls\n\
+        back to the CPU. Exit code 0 on pass, 3 on failure.")]
     Selftest,
     /// Measure preprocessing + classification speed on the sample clip's frames.
     Bench(BenchArgs),
@@ -100,6 +108,13 @@ pub struct GlobalArgs {
     /// Also append log lines to this file.
     #[arg(long, global = true, value_name = "FILE")]
     pub log_file: Option<PathBuf>,
+    /// Classifier back end: cpu (tract on the ONNX model) or npu (RKNN runtime on the board).
+    #[arg(long, global = true, value_name = "KIND")]
+    pub classifier: Option<ClassifierArg>,
+    /// The RKNN runtime library (librknnmrt.so, or its folder), tried before /oem/usr/lib,
+    /// /usr/lib and the binary's folder.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub rknn_runtime: Option<PathBuf>,
 }
 
 #[derive(Debug, Args, Clone, Default, PartialEq)]
@@ -125,9 +140,6 @@ pub struct RunArgs {
     /// Keep every screen as out/frame-NNNNNN.png, not only latest.png.
     #[arg(long)]
     pub every_frame: bool,
-    /// Classifier back end.
-    #[arg(long, value_name = "KIND")]
-    pub classifier: Option<ClassifierArg>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -250,7 +262,10 @@ pub fn apply_overrides(cfg: &mut Config, global: &GlobalArgs, run: &RunArgs) {
     if run.every_frame {
         cfg.display.every_frame = true;
     }
-    if let Some(c) = run.classifier {
+    if let Some(p) = &global.rknn_runtime {
+        cfg.classifier.rknn_runtime = Some(p.clone());
+    }
+    if let Some(c) = global.classifier {
         cfg.classifier.kind = match c {
             ClassifierArg::Cpu => ClassifierKind::Cpu,
             ClassifierArg::Npu => ClassifierKind::Npu,

@@ -130,7 +130,7 @@ impl Context {
 /// unless the config overrides it).
 pub fn load_model(cfg: &Config) -> Result<(Manifest, Box<dyn classify::Classifier>, AcceptRule), AppError> {
     let manifest = Manifest::load(&cfg.manifest_path())?;
-    let classifier = classify::load(cfg.classifier.kind, &manifest, cfg.classifier.fallback_to_cpu)?;
+    let classifier = classify::load(&cfg.classifier, &manifest)?;
     let min_confidence = cfg.model.min_confidence.map_or(manifest.reject.min_confidence, |p| p.get());
     Ok((manifest, classifier, AcceptRule { min_confidence }))
 }

@@ -1,6 +1,13 @@
-//! `digitd selftest`: the model loads, and the CPU classifier reproduces the golden vectors
-//! (`golden.json` next to the manifest: inputs with the float ONNX logits computed by the
-//! model pipeline). The NPU check comes with the NPU back end.
+//! `digitd selftest`: the model loads and reproduces the golden vectors (`golden.json` next to
+//! the manifest: inputs with the float ONNX logits and the rknn-toolkit2 simulator's INT8
+//! outputs, both computed by the model pipeline).
+//!
+//! - CPU classifier: softmax scores within [`SCORE_TOLERANCE`] of the ONNX reference.
+//! - NPU (`--classifier npu`): each dequantised logit within one int8 step (the output's
+//!   scale, [`NPU_TOLERANCE_STEPS`]) of the simulator's and the same top class. The simulator
+//!   and the NPU run the same integer model, so they should agree exactly; one step allows for
+//!   rounding differences in requantisation, while any layout, stride or preprocessing mistake
+//!   moves logits by many steps and changes classes.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -17,6 +24,8 @@ const GOLDEN_FORMAT: &str = "digitd golden vectors v1";
 /// tract and PyTorch sum in different orders; 1e-3 is far above that noise and far below
 /// any real preprocessing or layout mistake.
 const SCORE_TOLERANCE: f32 = 1e-3;
+/// Largest allowed NPU-vs-simulator logit difference, in output quantisation steps.
+pub const NPU_TOLERANCE_STEPS: f32 = 1.0;
 
 #[derive(Debug, Deserialize)]
 struct Golden {
@@ -31,6 +40,9 @@ struct GoldenVector {
     label: u8,
     input: Vec<u8>,
     onnx_logits: Vec<f32>,
+    /// The rknn-toolkit2 simulator's dequantised outputs (INT8 model).
+    #[serde(default)]
+    rknn_logits: Option<Vec<f32>>,
 }
 
 /// The outcome of comparing the classifier with the golden vectors.
@@ -45,7 +57,13 @@ pub struct GoldenReport {
 }
 
 pub fn selftest(ctx: &Context) -> Result<ExitCode, AppError> {
-    let cfg = &ctx.config;
+    match ctx.config.classifier.kind {
+        crate::config::ClassifierKind::Npu => npu_selftest(&ctx.config),
+        crate::config::ClassifierKind::Cpu => cpu_selftest(&ctx.config),
+    }
+}
+
+fn cpu_selftest(cfg: &crate::config::Config) -> Result<ExitCode, AppError> {
     let (manifest, mut classifier, rule) = load_model(cfg)?;
     println!(
         "selftest: manifest ok: {} (schema {}, min_confidence {:.3})",
@@ -76,7 +94,7 @@ pub fn selftest(ctx: &Context) -> Result<ExitCode, AppError> {
         "selftest: golden vectors ok: {}/{} match the ONNX reference (max score difference {:.2e}); {}/{} labels correct",
         report.matching, report.vectors, report.max_score_diff, report.labels_correct, report.vectors
     );
-    println!("selftest: npu: not in this build (skipped)");
+    println!("selftest: npu: not checked here (on the board: digitd selftest --classifier npu)");
     println!("selftest: ok");
     Ok(ExitCode::SUCCESS)
 }
@@ -140,4 +158,122 @@ fn check_golden(classifier: &mut dyn crate::classify::Classifier, golden: &Golde
         }
     }
     Ok(report)
+}
+
+#[cfg(not(feature = "npu"))]
+fn npu_selftest(_cfg: &crate::config::Config) -> Result<ExitCode, AppError> {
+    Err(AppError::Model(crate::classify::ClassifyError::Unavailable("npu")))
+}
+
+/// One golden vector's NPU result.
+#[derive(Debug, Clone, Copy, Default)]
+struct NpuRow {
+    label: usize,
+    passed: bool,
+    steps: f32,
+}
+
+#[cfg(feature = "npu")]
+fn npu_selftest(cfg: &crate::config::Config) -> Result<ExitCode, AppError> {
+    use crate::classify::npu::{open_runtime, NpuClassifier};
+    let manifest = crate::classify::Manifest::load(&cfg.manifest_path())?;
+    let runtime = open_runtime(cfg.classifier.rknn_runtime.as_deref())?;
+    let mut npu = NpuClassifier::load(&manifest, &runtime)?;
+    println!("selftest: runtime {} (api {}, driver {})", npu.runtime_path().display(), npu.version().api, npu.version().driver);
+    println!(
+        "selftest: model ok: {} on the NPU; input {:?}; output {:?}",
+        manifest.rknn_path().unwrap_or_default().display(),
+        npu.input_attr(),
+        npu.output_attr()
+    );
+    let golden_path = manifest.artifact("golden.json");
+    let golden = read_golden(&golden_path)?;
+    let step = npu.output_step().ok_or_else(|| {
+        AppError::ModelCheck(format!("selftest failed: the NPU output is not affine int8: {:?}", npu.output_attr()))
+    })?;
+    let mut rows = Vec::with_capacity(golden.vectors.len());
+    let mut worst: Option<(usize, f32)> = None;
+    for (i, v) in golden.vectors.iter().enumerate() {
+        let Some(reference) = v.rknn_logits.as_deref().filter(|r| r.len() == NUM_CLASSES) else {
+            return Err(AppError::ModelCheck(format!(
+                "golden vector {i} in {} has no rknn_logits (rebuild the artifacts with the model pipeline)",
+                golden_path.display()
+            )));
+        };
+        let mut digit = DigitTensor::default();
+        digit.0.copy_from_slice(&v.input);
+        let logits = npu.logits(&digit).map_err(|e| AppError::ModelCheck(format!("selftest failed on golden vector {i} ({}): {e}", v.source)))?;
+        let diff = logits.iter().zip(reference).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        let steps = if diff.is_nan() { f32::INFINITY } else { diff / step };
+        let argmax = |x: &[f32]| x.iter().enumerate().fold((0, f32::MIN), |b, (j, &p)| if p > b.1 { (j, p) } else { b }).0;
+        let same_class = argmax(&logits) == argmax(reference);
+        let passed = steps <= NPU_TOLERANCE_STEPS + 1e-3 && same_class;
+        if !passed {
+            println!("selftest: FAIL vector {i} ({}): NPU class {} vs simulator {}, {steps:.1} steps apart", v.source, argmax(&logits), argmax(reference));
+        }
+        if worst.is_none_or(|w| steps > w.1) {
+            worst = Some((i, steps));
+        }
+        rows.push(NpuRow { label: v.label as usize, passed, steps });
+    }
+    print!("{}", npu_table(&rows));
+    let (times, npu_us) = npu.take_run_times();
+    if !times.is_empty() {
+        let ms: Vec<f64> = times.iter().map(|t| t.as_secs_f64() * 1e3).collect();
+        let mean = ms.iter().sum::<f64>() / ms.len() as f64;
+        let (min, max) = ms.iter().fold((f64::MAX, 0f64), |(a, b), &x| (a.min(x), b.max(x)));
+        let npu_time = npu_us.map_or("not reported".to_string(), |us| format!("{us} us"));
+        println!("selftest: rknn_run: mean {mean:.3} ms, min {min:.3} ms, max {max:.3} ms over {} runs; NPU time of the last run {npu_time}", ms.len());
+    }
+    let failed = rows.iter().filter(|r| !r.passed).count();
+    if failed > 0 {
+        let (i, steps) = worst.unwrap_or_default();
+        return Err(AppError::ModelCheck(format!(
+            "selftest failed: {failed} of {} golden vectors differ from the simulator on the NPU (worst: vector {i}, {steps:.1} int8 steps)",
+            rows.len()
+        )));
+    }
+    println!("selftest: npu ok: {}/{} golden vectors within {NPU_TOLERANCE_STEPS} int8 step of the simulator", rows.len(), rows.len());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The pass/fail table: one line per label, then the total.
+fn npu_table(rows: &[NpuRow]) -> String {
+    use std::fmt::Write;
+    let mut out = String::from("label  vectors  pass  fail  max diff (int8 steps)\n");
+    let mut line = |name: &str, rs: &[&NpuRow]| {
+        let pass = rs.iter().filter(|r| r.passed).count();
+        let max = rs.iter().map(|r| r.steps).fold(0f32, f32::max);
+        let _ = writeln!(out, "{name:<5}  {:>7}  {pass:>4}  {:>4}  {max:>6.2}", rs.len(), rs.len() - pass);
+    };
+    for label in 0..NUM_CLASSES {
+        let rs: Vec<&NpuRow> = rows.iter().filter(|r| r.label == label).collect();
+        if !rs.is_empty() {
+            let name = if label == crate::classify::NOT_A_DIGIT { "none".to_string() } else { label.to_string() };
+            line(&name, &rs);
+        }
+    }
+    let all: Vec<&NpuRow> = rows.iter().collect();
+    line("all", &all);
+    out
+}
+
+#[cfg(test)]
+mod npu_table_tests {
+    use super::*;
+
+    #[test]
+    fn table_counts_per_label_and_total() {
+        let rows = [
+            NpuRow { label: 1, passed: true, steps: 0.0 },
+            NpuRow { label: 1, passed: false, steps: 3.0 },
+            NpuRow { label: 10, passed: true, steps: 1.0 },
+        ];
+        let t = npu_table(&rows);
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines.len(), 4, "{t}");
+        assert_eq!(lines[1].split_whitespace().collect::<Vec<_>>(), ["1", "2", "1", "1", "3.00"]);
+        assert_eq!(lines[2].split_whitespace().collect::<Vec<_>>(), ["none", "1", "1", "0", "1.00"]);
+        assert_eq!(lines[3].split_whitespace().collect::<Vec<_>>(), ["all", "3", "2", "1", "3.00"]);
+    }
 }

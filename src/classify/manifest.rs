@@ -32,6 +32,9 @@ pub struct Manifest {
     pub classes: Vec<String>,
     pub reject: Reject,
     pub onnx: ModelFile,
+    /// The INT8 model for the RV1106 NPU, if the pipeline built one.
+    #[serde(default)]
+    pub rknn: Option<ArtifactFile>,
     /// The folder the manifest is in: artifact paths are relative to it.
     #[serde(skip)]
     pub dir: PathBuf,
@@ -51,6 +54,14 @@ pub struct ModelFile {
     pub bytes: u64,
     pub input: TensorSpec,
     pub output: TensorSpec,
+}
+
+/// A listed artifact: file name next to the manifest, size and SHA-256.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ArtifactFile {
+    pub file: String,
+    pub sha256: String,
+    pub bytes: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -151,21 +162,41 @@ impl Manifest {
 
     /// Reads the ONNX file and checks its size and SHA-256 against the manifest.
     pub fn read_onnx(&self) -> Result<Vec<u8>, ManifestError> {
-        let path = self.onnx_path();
-        let bytes = std::fs::read(&path).map_err(|source| ManifestError::Io { path: path.clone(), source })?;
-        let mismatch = |reason| ManifestError::Mismatch { path: path.clone(), reason };
-        if bytes.len() as u64 != self.onnx.bytes {
-            return Err(mismatch(format!("it has {} bytes, the manifest says {}", bytes.len(), self.onnx.bytes)));
+        read_checked(&self.onnx_path(), self.onnx.bytes, &self.onnx.sha256)
+    }
+
+    /// Where the RKNN model is, if the manifest lists one.
+    pub fn rknn_path(&self) -> Option<PathBuf> { self.rknn.as_ref().map(|r| self.dir.join(&r.file)) }
+
+    /// Reads the RKNN file and checks its size and SHA-256 against the manifest.
+    pub fn read_rknn(&self) -> Result<(PathBuf, Vec<u8>), ManifestError> {
+        let Some(rknn) = &self.rknn else {
+            return Err(self.invalid("it lists no \"rknn\" model for the NPU".into()));
+        };
+        if rknn.file.is_empty() || Path::new(&rknn.file).is_absolute() {
+            return Err(self.invalid(format!("rknn.file {:?} must be a file name next to the manifest", rknn.file)));
         }
-        let digest = sha256_hex(&bytes);
-        if !digest.eq_ignore_ascii_case(&self.onnx.sha256) {
-            return Err(mismatch(format!("its SHA-256 is {digest}, the manifest says {}", self.onnx.sha256)));
-        }
-        Ok(bytes)
+        let path = self.dir.join(&rknn.file);
+        let bytes = read_checked(&path, rknn.bytes, &rknn.sha256)?;
+        Ok((path, bytes))
     }
 
     /// A file listed next to the manifest (e.g. `golden.json`).
     pub fn artifact(&self, name: &str) -> PathBuf { self.dir.join(name) }
+}
+
+/// Reads `path` and checks it against the manifest's size and SHA-256.
+fn read_checked(path: &Path, expected_bytes: u64, expected_sha: &str) -> Result<Vec<u8>, ManifestError> {
+    let bytes = std::fs::read(path).map_err(|source| ManifestError::Io { path: path.to_path_buf(), source })?;
+    let mismatch = |reason| ManifestError::Mismatch { path: path.to_path_buf(), reason };
+    if bytes.len() as u64 != expected_bytes {
+        return Err(mismatch(format!("it has {} bytes, the manifest says {expected_bytes}", bytes.len())));
+    }
+    let digest = sha256_hex(&bytes);
+    if !digest.eq_ignore_ascii_case(expected_sha) {
+        return Err(mismatch(format!("its SHA-256 is {digest}, the manifest says {expected_sha}")));
+    }
+    Ok(bytes)
 }
 
 fn batch_dim(d: Option<&Dim>) -> bool { matches!(d, Some(Dim::Symbol(_)) | Some(Dim::Fixed(1))) }

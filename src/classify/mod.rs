@@ -7,6 +7,8 @@
 #[cfg(feature = "cpu")]
 pub mod cpu;
 pub mod manifest;
+#[cfg(feature = "npu")]
+pub mod npu;
 #[doc(hidden)]
 pub mod testmodel;
 
@@ -75,21 +77,36 @@ pub enum ClassifyError {
     Manifest(#[from] ManifestError),
     #[error("the {0} classifier is not available in this build")]
     Unavailable(&'static str),
+    #[error("{0}")]
+    RuntimeMissing(String),
 }
 
-/// The classifier named by `kind` for the model in `manifest`. The NPU back end is not
-/// written yet: with `fallback_to_cpu` it falls back to the CPU classifier, otherwise it is
-/// an error.
-pub fn load(kind: crate::config::ClassifierKind, manifest: &Manifest, fallback_to_cpu: bool) -> Result<Box<dyn Classifier>, ClassifyError> {
+/// The classifier named by `cfg`. When the NPU cannot be used (not in this build, or its
+/// runtime library is missing) and `cfg.fallback_to_cpu` is set, the CPU classifier is used
+/// instead and a warning logged; the caller shows it on screen.
+pub fn load(cfg: &crate::config::ClassifierConfig, manifest: &Manifest) -> Result<Box<dyn Classifier>, ClassifyError> {
     use crate::config::ClassifierKind;
-    match kind {
+    match cfg.kind {
         ClassifierKind::Cpu => load_cpu(manifest),
-        ClassifierKind::Npu if fallback_to_cpu => {
-            log::warn!("the NPU classifier is not available in this build; using the CPU classifier");
-            load_cpu(manifest)
-        }
-        ClassifierKind::Npu => Err(ClassifyError::Unavailable("npu")),
+        ClassifierKind::Npu => match load_npu(cfg, manifest) {
+            Err(e @ (ClassifyError::Unavailable(_) | ClassifyError::RuntimeMissing(_))) if cfg.fallback_to_cpu => {
+                log::warn!("{e}; using the CPU classifier instead (classifier.fallback_to_cpu)");
+                load_cpu(manifest)
+            }
+            other => other,
+        },
     }
+}
+
+#[cfg(feature = "npu")]
+fn load_npu(cfg: &crate::config::ClassifierConfig, manifest: &Manifest) -> Result<Box<dyn Classifier>, ClassifyError> {
+    let runtime = npu::open_runtime(cfg.rknn_runtime.as_deref())?;
+    Ok(Box::new(npu::NpuClassifier::load(manifest, &runtime)?))
+}
+
+#[cfg(not(feature = "npu"))]
+fn load_npu(_cfg: &crate::config::ClassifierConfig, _manifest: &Manifest) -> Result<Box<dyn Classifier>, ClassifyError> {
+    Err(ClassifyError::Unavailable("npu"))
 }
 
 #[cfg(feature = "cpu")]
