@@ -130,10 +130,14 @@ pub struct DisplayConfig {
     pub size: PanelSize,
     /// Keep every frame's screen (`frame-000001.png`, ...) instead of only `latest.png`.
     pub every_frame: bool,
+    /// Framebuffer device for `kind = "framebuffer"`.
+    pub device: PathBuf,
 }
 
 impl Default for DisplayConfig {
-    fn default() -> Self { Self { kind: DisplayKind::Png, out_dir: None, size: PanelSize::default(), every_frame: false } }
+    fn default() -> Self {
+        Self { kind: DisplayKind::Png, out_dir: None, size: PanelSize::default(), every_frame: false, device: PathBuf::from("/dev/fb0") }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -141,6 +145,8 @@ impl Default for DisplayConfig {
 pub enum DisplayKind {
     #[default]
     Png,
+    /// A Linux framebuffer (`device`), e.g. the kernel's fbtft driver for an SPI panel.
+    Framebuffer,
     None,
 }
 

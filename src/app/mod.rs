@@ -15,7 +15,7 @@ use embedded_graphics::prelude::Size;
 
 use crate::classify::{self, Manifest};
 use crate::config::{Config, DisplayConfig, DisplayKind};
-use crate::display::{Display, NullDisplay, PngDisplay, PngOptions};
+use crate::display::{Display, FramebufferDisplay, NullDisplay, PngDisplay, PngOptions};
 use crate::logging;
 use crate::pipeline::Pipeline;
 use crate::policy::AcceptRule;
@@ -152,6 +152,7 @@ pub fn open_display(cfg: &DisplayConfig, out_dir: &Path) -> Result<Box<dyn Displ
     let size = Size::new(cfg.size.width, cfg.size.height);
     Ok(match cfg.kind {
         DisplayKind::Png => Box::new(PngDisplay::new(out_dir, PngOptions { size, keep_every_frame: cfg.every_frame })?),
+        DisplayKind::Framebuffer => Box::new(FramebufferDisplay::open(&cfg.device)?),
         DisplayKind::None => Box::new(NullDisplay::new(size)),
     })
 }

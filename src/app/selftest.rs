@@ -42,6 +42,7 @@ struct GoldenVector {
     onnx_logits: Vec<f32>,
     /// The rknn-toolkit2 simulator's dequantised outputs (INT8 model).
     #[serde(default)]
+    #[cfg_attr(not(feature = "npu"), allow(dead_code))]
     rknn_logits: Option<Vec<f32>>,
 }
 
@@ -166,6 +167,7 @@ fn npu_selftest(_cfg: &crate::config::Config) -> Result<ExitCode, AppError> {
 }
 
 /// One golden vector's NPU result.
+#[cfg(any(feature = "npu", test))]
 #[derive(Debug, Clone, Copy, Default)]
 struct NpuRow {
     label: usize,
@@ -238,6 +240,7 @@ fn npu_selftest(cfg: &crate::config::Config) -> Result<ExitCode, AppError> {
 }
 
 /// The pass/fail table: one line per label, then the total.
+#[cfg(any(feature = "npu", test))]
 fn npu_table(rows: &[NpuRow]) -> String {
     use std::fmt::Write;
     let mut out = String::from("label  vectors  pass  fail  max diff (int8 steps)\n");

@@ -6,6 +6,7 @@
 
 mod camera_view;
 pub mod canvas;
+pub mod framebuffer;
 pub mod layout;
 mod palette;
 pub mod png;
@@ -19,6 +20,7 @@ use embedded_graphics::prelude::*;
 use thiserror::Error;
 
 pub use canvas::Canvas565;
+pub use framebuffer::{FbGeometry, FramebufferDisplay, PixelFormat};
 pub use layout::Layout;
 pub use png::{PngDisplay, PngOptions};
 pub use screen::{draw_screen, ScreenState, ShownDigit, Status};
