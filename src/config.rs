@@ -132,11 +132,13 @@ pub struct DisplayConfig {
     pub every_frame: bool,
     /// Framebuffer device for `kind = "framebuffer"`.
     pub device: PathBuf,
+    /// SPI panel for `kind = "panel"`.
+    pub panel: crate::display::panel::PanelConfig,
 }
 
 impl Default for DisplayConfig {
     fn default() -> Self {
-        Self { kind: DisplayKind::Png, out_dir: None, size: PanelSize::default(), every_frame: false, device: PathBuf::from("/dev/fb0") }
+        Self { kind: DisplayKind::Png, out_dir: None, size: PanelSize::default(), every_frame: false, device: PathBuf::from("/dev/fb0"), panel: Default::default() }
     }
 }
 
@@ -147,6 +149,8 @@ pub enum DisplayKind {
     Png,
     /// A Linux framebuffer (`device`), e.g. the kernel's fbtft driver for an SPI panel.
     Framebuffer,
+    /// An SPI panel driven from user space (`[display.panel]`).
+    Panel,
     None,
 }
 

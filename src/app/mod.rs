@@ -153,6 +153,7 @@ pub fn open_display(cfg: &DisplayConfig, out_dir: &Path) -> Result<Box<dyn Displ
     Ok(match cfg.kind {
         DisplayKind::Png => Box::new(PngDisplay::new(out_dir, PngOptions { size, keep_every_frame: cfg.every_frame })?),
         DisplayKind::Framebuffer => Box::new(FramebufferDisplay::open(&cfg.device)?),
+        DisplayKind::Panel => crate::display::panel::open(&cfg.panel)?,
         DisplayKind::None => Box::new(NullDisplay::new(size)),
     })
 }

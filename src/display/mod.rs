@@ -7,6 +7,7 @@
 mod camera_view;
 pub mod canvas;
 pub mod framebuffer;
+pub mod panel;
 pub mod layout;
 mod palette;
 pub mod png;
@@ -34,6 +35,8 @@ pub enum DisplayError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("could not encode the screen as PNG for {path}: {source}")]
     Encode { path: PathBuf, source: image::ImageError },
+    #[error("display panel: {0}")]
+    Panel(String),
     #[error("display size {width}x{height} is not supported ({reason})")]
     BadSize { width: u32, height: u32, reason: &'static str },
 }
