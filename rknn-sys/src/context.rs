@@ -43,6 +43,9 @@ pub struct Context {
     bound: Vec<BoundMem>,
     collect_perf: bool,
     last_run: Option<Duration>,
+    /// The model bytes passed to rknn_init. The runtime copies them unless asked for zero-copy,
+    /// but keeping them for the context's life costs one model's size and removes the question.
+    _model: Vec<u8>,
 }
 
 // SAFETY: the runtime's context and buffers are not tied to the creating thread; every method
@@ -62,20 +65,18 @@ impl Context {
         if size == 0 {
             return Err(Error::Usage("the model is empty".into()));
         }
-        // rknn_init takes a non-const pointer; give it a private copy so the caller's bytes
-        // cannot be written through it.
+        // rknn_init takes a non-const pointer; give it a private copy, kept as long as the
+        // context, so the caller's bytes cannot be written through it.
         let mut copy = model.to_vec();
         let flags = if options.collect_perf { ffi::RKNN_FLAG_COLLECT_PERF_MASK as u32 } else { 0 };
         let mut handle: ffi::rknn_context = 0;
-        // SAFETY: `handle` is a valid out-pointer; `copy` is a live buffer of `size` bytes for the
-        // duration of the call (the runtime copies the model unless asked for zero-copy, which
-        // we do not); a null extend pointer is allowed by the API.
+        // SAFETY: `handle` is a valid out-pointer; `copy` is a live buffer of `size` bytes that
+        // outlives the context (moved into it below); a null extend pointer is allowed by the API.
         let code = unsafe {
             runtime.api.rknn_init(&mut handle, copy.as_mut_ptr().cast::<c_void>(), size, flags, std::ptr::null_mut())
         };
-        drop(copy);
         Error::check("rknn_init", code)?;
-        Ok(Self { runtime: runtime.clone(), handle, bound: Vec::new(), collect_perf: options.collect_perf, last_run: None })
+        Ok(Self { runtime: runtime.clone(), handle, bound: Vec::new(), collect_perf: options.collect_perf, last_run: None, _model: copy })
     }
 
     /// The runtime this context was created with.
