@@ -108,6 +108,32 @@ impl Canvas565 {
     }
 }
 
+/// What an output device shows now, for back ends that send only what changed (panels,
+/// framebuffers): the region to send for a new canvas, then `commit` once it was sent.
+#[derive(Clone, Debug, Default)]
+pub struct ShownCanvas {
+    shown: Option<Canvas565>,
+}
+
+impl ShownCanvas {
+    /// The part of `canvas` the device does not show yet: everything before the first commit,
+    /// `None` when nothing changed.
+    pub fn pending(&self, canvas: &Canvas565) -> Option<Rectangle> {
+        match &self.shown {
+            None => Some(canvas.bounds()),
+            Some(prev) => canvas.changed_since(prev),
+        }
+    }
+
+    /// Records that the device now shows `canvas`.
+    pub fn commit(&mut self, canvas: &Canvas565) {
+        match &mut self.shown {
+            Some(prev) => prev.clone_from(canvas),
+            None => self.shown = Some(canvas.clone()),
+        }
+    }
+}
+
 fn widen5(v: u8) -> u8 { (v << 3) | (v >> 2) }
 fn widen6(v: u8) -> u8 { (v << 2) | (v >> 4) }
 

@@ -13,7 +13,7 @@ use embedded_graphics::pixelcolor::Rgb565;
 use embedded_graphics::prelude::*;
 use embedded_graphics::primitives::Rectangle;
 
-use super::canvas::Canvas565;
+use super::canvas::{Canvas565, ShownCanvas};
 use super::{draw_screen, Display, DisplayError, ScreenState};
 
 /// How pixels are stored.
@@ -100,8 +100,8 @@ pub struct FramebufferDisplay {
     path: PathBuf,
     geometry: FbGeometry,
     canvas: Canvas565,
-    /// What the framebuffer holds now; `None` until the first full write.
-    shown: Option<Canvas565>,
+    /// What the framebuffer holds now.
+    shown: ShownCanvas,
     row: Vec<u8>,
     bytes_written: u64,
 }
@@ -119,7 +119,7 @@ impl FramebufferDisplay {
         geometry.check()?;
         let file = OpenOptions::new().write(true).open(path).map_err(|source| DisplayError::Io { path: path.to_path_buf(), source })?;
         let size = Size::new(geometry.width, geometry.height);
-        Ok(Self { file, path: path.to_path_buf(), geometry, canvas: Canvas565::new(size), shown: None, row: Vec::new(), bytes_written: 0 })
+        Ok(Self { file, path: path.to_path_buf(), geometry, canvas: Canvas565::new(size), shown: ShownCanvas::default(), row: Vec::new(), bytes_written: 0 })
     }
 
     pub fn geometry(&self) -> FbGeometry {
@@ -133,16 +133,9 @@ impl FramebufferDisplay {
 
     /// Writes the part of the canvas that differs from what the framebuffer shows.
     fn flush(&mut self) -> Result<(), DisplayError> {
-        let region = match &self.shown {
-            None => Some(self.canvas.bounds()),
-            Some(prev) => self.canvas.changed_since(prev),
-        };
-        let Some(region) = region else { return Ok(()) };
+        let Some(region) = self.shown.pending(&self.canvas) else { return Ok(()) };
         self.write_region(region)?;
-        match &mut self.shown {
-            Some(prev) => prev.clone_from(&self.canvas),
-            None => self.shown = Some(self.canvas.clone()),
-        }
+        self.shown.commit(&self.canvas);
         Ok(())
     }
 

@@ -14,7 +14,7 @@ use embedded_hal::digital::OutputPin;
 use mipidsi::interface::Interface;
 use mipidsi::models::Model;
 
-use super::canvas::Canvas565;
+use super::canvas::{Canvas565, ShownCanvas};
 use super::{draw_screen, Display, DisplayError, ScreenState};
 
 pub use linux::{open, PanelConfig, PanelModel};
@@ -24,7 +24,7 @@ pub struct PanelDisplay<DI: Interface<Word = u8>, M: Model<ColorFormat = Rgb565>
     display: mipidsi::Display<DI, M, RST>,
     backlight: Option<BL>,
     canvas: Canvas565,
-    shown: Option<Canvas565>,
+    shown: ShownCanvas,
     pixels_sent: u64,
 }
 
@@ -42,7 +42,7 @@ where
             bl.set_high().map_err(|e| DisplayError::Panel(format!("backlight: {e:?}")))?;
         }
         let size = display.size();
-        Ok(Self { display, backlight, canvas: Canvas565::new(size), shown: None, pixels_sent: 0 })
+        Ok(Self { display, backlight, canvas: Canvas565::new(size), shown: ShownCanvas::default(), pixels_sent: 0 })
     }
 
     /// Pixels sent to the panel so far.
@@ -51,11 +51,7 @@ where
     }
 
     fn flush(&mut self) -> Result<(), DisplayError> {
-        let region = match &self.shown {
-            None => Some(self.canvas.bounds()),
-            Some(prev) => self.canvas.changed_since(prev),
-        };
-        let Some(r) = region else { return Ok(()) };
+        let Some(r) = self.shown.pending(&self.canvas) else { return Ok(()) };
         if r.size.width == 0 || r.size.height == 0 {
             return Ok(());
         }
@@ -68,10 +64,7 @@ where
             .set_pixels(x0 as u16, y0 as u16, (x0 + w - 1) as u16, (y0 + h - 1) as u16, rows)
             .map_err(|e| DisplayError::Panel(format!("SPI write: {e:?}")))?;
         self.pixels_sent += (w * h) as u64;
-        match &mut self.shown {
-            Some(prev) => prev.clone_from(&self.canvas),
-            None => self.shown = Some(self.canvas.clone()),
-        }
+        self.shown.commit(&self.canvas);
         Ok(())
     }
 }
