@@ -28,8 +28,8 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-features=npu
-[ "$cpu" = 1 ] && features=npu,cpu
+features=npu,camera
+[ "$cpu" = 1 ] && features=npu,camera,cpu
 case "$target" in
     uclibc)
         triple=armv7-unknown-linux-uclibceabihf
@@ -46,6 +46,11 @@ esac
 if ! command -v "$linker" >/dev/null; then
     echo "build.sh: the cross linker $linker is not on PATH (see board/README.md, 'Toolchain')" >&2
     exit 1
+fi
+if [ "$target" = uclibc ] && [ -z "${BINDGEN_EXTRA_CLANG_ARGS_armv7_unknown_linux_uclibceabihf:-}" ]; then
+    # bindgen (RKNN header, linux/videodev2.h) must parse the board's own C headers: hard
+    # float, and the vendor toolchain's sysroot for the uClibc and kernel headers.
+    export BINDGEN_EXTRA_CLANG_ARGS_armv7_unknown_linux_uclibceabihf="-mfloat-abi=hard --sysroot=$("$linker" -print-sysroot)"
 fi
 
 "${cargo[@]}" --profile board --target "$triple" --no-default-features --features "$features"

@@ -76,6 +76,92 @@ pub struct SourceConfig {
     /// Start again at the first frame when the source ends.
     #[serde(rename = "loop")]
     pub looping: bool,
+    /// The live camera for `kind = "camera"` (`path` then names the node, e.g. `/dev/video0`).
+    pub camera: CameraConfig,
+}
+
+/// `[source.camera]`: V4L2 capture settings.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CameraConfig {
+    /// With no `source.path`, the node whose sysfs name this is (the RV1106 ISP's main path).
+    pub name: String,
+    pub width: Bounded<16, 8192>,
+    pub height: Bounded<16, 8192>,
+    /// "auto" (the best format offered), or nv12, nv21, nv12m, nv21m, grey, yuyv.
+    pub pixel_format: CameraPixelFormat,
+    /// Frames dropped after each (re)open while auto-exposure settles.
+    pub settle_frames: Bounded<0, 1000>,
+    /// Capture buffers to ask the driver for.
+    pub buffers: Bounded<2, 32>,
+    /// No frame for this long means the camera is lost (it is then reopened).
+    pub frame_timeout_ms: Bounded<100, 60_000>,
+    /// Longest wait between attempts to reopen a lost camera.
+    pub max_reopen_interval_ms: Bounded<250, 600_000>,
+}
+
+impl Default for CameraConfig {
+    fn default() -> Self {
+        Self {
+            name: "rkisp_mainpath".into(),
+            width: Bounded(640),
+            height: Bounded(480),
+            pixel_format: CameraPixelFormat::default(),
+            settle_frames: Bounded(30),
+            buffers: Bounded(3),
+            frame_timeout_ms: Bounded(2000),
+            max_reopen_interval_ms: Bounded(5000),
+        }
+    }
+}
+
+/// A configured camera pixel format: "auto" or one digitd reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct CameraPixelFormat(Option<crate::source::camera::format::FourCc>);
+
+impl CameraPixelFormat {
+    pub fn get(&self) -> Option<crate::source::camera::format::FourCc> { self.0 }
+}
+
+impl TryFrom<String> for CameraPixelFormat {
+    type Error = String;
+    fn try_from(v: String) -> Result<Self, String> {
+        if v.eq_ignore_ascii_case("auto") {
+            return Ok(CameraPixelFormat(None));
+        }
+        crate::source::camera::format::parse_fourcc(&v)
+            .map(|f| CameraPixelFormat(Some(f)))
+            .ok_or_else(|| format!("pixel_format must be auto, nv12, nv21, nv12m, nv21m, grey or yuyv, got {v:?}"))
+    }
+}
+
+impl From<CameraPixelFormat> for String {
+    fn from(p: CameraPixelFormat) -> String { p.0.map_or_else(|| "auto".into(), |f| f.to_string().to_ascii_lowercase()) }
+}
+
+/// An integer in `LO..=HI`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(try_from = "i64", into = "i64")]
+pub struct Bounded<const LO: u32, const HI: u32>(u32);
+
+impl<const LO: u32, const HI: u32> Bounded<LO, HI> {
+    pub fn get(self) -> u32 { self.0 }
+}
+
+impl<const LO: u32, const HI: u32> TryFrom<i64> for Bounded<LO, HI> {
+    type Error = String;
+    fn try_from(v: i64) -> Result<Self, String> {
+        if (LO as i64..=HI as i64).contains(&v) {
+            Ok(Bounded(v as u32))
+        } else {
+            Err(format!("must be between {LO} and {HI}, got {v}"))
+        }
+    }
+}
+
+impl<const LO: u32, const HI: u32> From<Bounded<LO, HI>> for i64 {
+    fn from(b: Bounded<LO, HI>) -> i64 { b.0 as i64 }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -87,6 +173,8 @@ pub enum SourceKind {
     Clip,
     Images,
     Folder,
+    /// A live V4L2 camera (`[source.camera]`; needs a build with the `camera` feature).
+    Camera,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -96,6 +184,8 @@ pub struct ModelConfig {
     pub manifest: Option<PathBuf>,
     /// Overrides the manifest's `reject.min_confidence`.
     pub min_confidence: Option<Probability>,
+    /// Overrides the manifest's `reject.max_not_a_digit`.
+    pub max_not_a_digit: Option<Probability>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -477,6 +567,7 @@ loop = true
 [model]
 manifest = "/models/MANIFEST.json"
 min_confidence = 0.8
+max_not_a_digit = 0.15
 [classifier]
 kind = "npu"
 fallback_to_cpu = false
@@ -502,6 +593,7 @@ max_digits = 8
         assert!(cfg.source.looping);
         assert_eq!(cfg.manifest_path(), PathBuf::from("/models/MANIFEST.json"));
         assert_eq!(cfg.model.min_confidence.map(Probability::get), Some(0.8));
+        assert_eq!(cfg.model.max_not_a_digit.map(Probability::get), Some(0.15));
         assert_eq!(cfg.classifier.kind, ClassifierKind::Npu);
         assert_eq!(cfg.display.size, PanelSize { width: 320, height: 240 });
         assert_eq!(cfg.out_dir(), PathBuf::from("/etc/x/screens"));
@@ -530,9 +622,12 @@ max_digits = 8
             ("[source]\nfps = -1\n", 2, "source.fps"),
             ("[model]\nmin_confidence = 1.5\n", 2, "model.min_confidence"),
             ("[log]\nlevel = \"loud\"\n", 2, "log.level"),
-            ("[source]\nkind = \"camera\"\n", 2, "source.kind"),
+            ("[source]\nkind = \"webcam\"\n", 2, "source.kind"),
             ("[display]\nevery_frame = \"yes\"\n", 2, "display.every_frame"),
             ("[preprocess]\nmax_digits = 0\n", 2, "preprocess.max_digits"),
+            ("[source.camera]\nbuffers = 1\n", 2, "source.camera.buffers"),
+            ("[source.camera]\nwidth = 640\npixel_format = \"mjpg\"\n", 3, "source.camera.pixel_format"),
+            ("[source.camera]\nfocus = 3\n", 2, "source.camera.focus"),
         ] {
             let err = parse(text).unwrap_err();
             let msg = err.to_string();
@@ -571,7 +666,10 @@ max_digits = 8
                 assert!(text.contains(&format!("{} =", key.trim())), "board/digitd.toml lacks `{key}`");
             }
         }
-        for key in ["path", "files", "fps", "manifest", "min_confidence", "out_dir", "file", "force_polarity"] {
+        for key in ["name", "width", "pixel_format", "settle_frames", "buffers", "frame_timeout_ms", "max_reopen_interval_ms"] {
+            assert!(text.contains(&format!("{key} =")), "board/digitd.toml lacks `{key}`");
+        }
+        for key in ["path", "files", "fps", "manifest", "min_confidence", "max_not_a_digit", "out_dir", "file", "force_polarity"] {
             assert!(text.contains(&format!("{key} =")), "board/digitd.toml lacks `{key}`");
         }
     }

@@ -4,10 +4,15 @@
 use crate::classify::{ClassScores, NOT_A_DIGIT};
 
 /// The manifest's reject rule: show a digit only if the top class is a digit (not
-/// "not a digit") and its probability is at least `min_confidence`.
+/// "not a digit"), the probability of "not a digit" is at most `max_not_a_digit`, and the top
+/// digit's probability is at least `min_confidence`.
+///
+/// Two thresholds because they answer two questions: `max_not_a_digit` keeps specks, lines and
+/// stray strokes off the screen; `min_confidence` drops digits the model cannot tell apart.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct AcceptRule {
     pub min_confidence: f32,
+    pub max_not_a_digit: f32,
 }
 
 /// One classified digit: the top class, its probability, and whether the rule accepts it.
@@ -23,7 +28,8 @@ impl AcceptRule {
     pub fn judge(&self, scores: &ClassScores) -> Verdict {
         let (class, p) = scores.best();
         // NaN scores (a broken model) compare false and are never accepted.
-        let accepted = class != NOT_A_DIGIT && p >= self.min_confidence;
+        let accepted =
+            class != NOT_A_DIGIT && p >= self.min_confidence && scores.0[NOT_A_DIGIT] <= self.max_not_a_digit;
         Verdict { class: class as u8, confidence: p, accepted }
     }
 }
@@ -110,6 +116,14 @@ impl Stabiliser {
         None
     }
 
+    /// Forgets everything (the camera was lost): a shown reading is cleared at once.
+    pub fn reset(&mut self) -> Option<StableChange> {
+        self.candidate.clear();
+        self.candidate_frames = 0;
+        self.missing_frames = 0;
+        self.shown.take().map(|_| StableChange::Cleared)
+    }
+
     /// Changes the thresholds (config reload), keeping what is shown.
     pub fn set_thresholds(&mut self, stable_frames: u32, vanish_frames: u32) {
         self.stable_frames = stable_frames.max(1);
@@ -130,12 +144,28 @@ mod tests {
 
     #[test]
     fn accept_rule() {
-        let rule = AcceptRule { min_confidence: 0.6 };
+        let rule = AcceptRule { min_confidence: 0.6, max_not_a_digit: 1.0 };
         assert_eq!(rule.judge(&scores(7, 0.9)), Verdict { class: 7, confidence: 0.9, accepted: true });
         assert!(rule.judge(&scores(7, 0.6)).accepted, "the threshold itself passes");
         assert!(!rule.judge(&scores(7, 0.59)).accepted);
         assert!(!rule.judge(&scores(NOT_A_DIGIT, 0.99)).accepted);
         assert!(!rule.judge(&ClassScores([f32::NAN; NUM_CLASSES])).accepted);
+    }
+
+    #[test]
+    fn a_likely_non_digit_is_rejected_even_when_a_digit_is_on_top() {
+        let rule = AcceptRule { min_confidence: 0.3, max_not_a_digit: 0.1 };
+        let mut s = [0.0; NUM_CLASSES];
+        s[1] = 0.55;
+        s[NOT_A_DIGIT] = 0.4;
+        s[7] = 0.05;
+        assert_eq!(rule.judge(&ClassScores(s)), Verdict { class: 1, confidence: 0.55, accepted: false });
+        s[NOT_A_DIGIT] = 0.1;
+        s[7] = 0.35;
+        assert!(rule.judge(&ClassScores(s)).accepted, "exactly max_not_a_digit passes");
+        s[NOT_A_DIGIT] = 0.11;
+        s[7] = 0.34;
+        assert!(!rule.judge(&ClassScores(s)).accepted);
     }
 
     #[test]
@@ -161,6 +191,15 @@ mod tests {
         let out = feed(&mut st, &["", "", ""]);
         assert_eq!(out, [None, None, Some(StableChange::Cleared)]);
         assert_eq!(st.shown(), None);
+    }
+
+    #[test]
+    fn a_reset_clears_at_once_and_starts_over() {
+        let mut st = Stabiliser::new(2, 5);
+        feed(&mut st, &["12", "12"]);
+        assert_eq!(st.reset(), Some(StableChange::Cleared));
+        assert_eq!(st.reset(), None, "nothing left to clear");
+        assert_eq!(feed(&mut st, &["12", "12"]), [None, Some(StableChange::Shown("12".into()))], "counts start again");
     }
 
     #[test]

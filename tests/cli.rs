@@ -434,3 +434,46 @@ fn sample_clip_gives_its_recorded_readings() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(stdout(&o), want);
 }
+
+/// A camera that is not there: the daemon keeps running, says "camera lost" on screen and in
+/// the log while it retries, and still stops promptly on SIGTERM.
+#[cfg(feature = "camera")]
+#[test]
+fn a_missing_camera_is_retried_on_screen_and_sigterm_still_stops_promptly() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = sevens_model(dir.path());
+    let mut child = spawn(&["--model", m.to_str().unwrap(), "run", "--camera", "/dev/video-digitd-missing", "--out", "screens"], dir.path());
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(child.try_wait().unwrap().is_none(), "digitd gave up on a missing camera");
+    let sent = Instant::now();
+    signal(&child, "TERM");
+    let (code, _, err) = wait_exit(&mut child, Duration::from_secs(5));
+    assert_eq!(code, 0, "{err}");
+    assert!(sent.elapsed() < Duration::from_secs(1), "SIGTERM took {:?}", sent.elapsed());
+    assert!(err.contains("camera lost (/dev/video-digitd-missing: open failed: No such file or directory"), "{err}");
+    let screen = image::open(dir.path().join("screens/latest.png")).expect("a screen was drawn").to_rgb8();
+    assert_eq!(screen.dimensions(), (240, 240));
+}
+
+/// A file that is not a camera is a configuration mistake: a clear error, not endless retries.
+#[cfg(feature = "camera")]
+#[test]
+fn a_node_that_is_not_a_camera_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = sevens_model(dir.path());
+    let out = Command::new(BIN).args(["--model", m.to_str().unwrap(), "run", "--camera", "/dev/null", "--display", "none"]).current_dir(dir.path()).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(err.contains("camera unusable: /dev/null: not a V4L2 device"), "{err}");
+}
+
+#[cfg(not(feature = "camera"))]
+#[test]
+fn a_build_without_camera_support_says_how_to_get_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = sevens_model(dir.path());
+    let out = Command::new(BIN).args(["--model", m.to_str().unwrap(), "run", "--camera", "--display", "none"]).current_dir(dir.path()).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("built without camera support") && err.contains("--features camera"), "{err}");
+}

@@ -17,11 +17,11 @@ const SEED_BASE: u64 = 3_000_000;
 const BATCH: usize = 100;
 const WORKERS: usize = 2;
 /// The product's bar (issue "digitd core"): 97 % of USPS test digits read through the whole
-/// pipeline. NOT MET YET: 88.34 % (nearly every miss is a correct digit below the model's 0.80
-/// confidence threshold). Until it is met this test guards the current level against
-/// regressions and prints the gap; raise the floor as the pipeline improves.
+/// pipeline. NOT MET YET: 95.32 % (misses: digits rejected by the reject rule, and confusions).
+/// Until it is met this test guards the current level against regressions and prints the gap;
+/// raise the floor as the pipeline improves.
 const PRODUCT_BAR_ACCURACY: f64 = 0.97;
-const MIN_ACCURACY: f64 = 0.88;
+const MIN_ACCURACY: f64 = 0.95;
 
 #[test]
 fn usps_test_digits_are_read_through_the_pipeline() {

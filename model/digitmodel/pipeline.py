@@ -31,9 +31,9 @@ CLASSES = [str(d) for d in range(10)] + ["not_a_digit"]
 PROFILES = {
     # The shipped artifacts come from "full" (fits 45 min on 2 CPU cores).
     "full": dict(camera_variants=10000, neg_train=10000, neg_val=2000, neg_test=4000,
-                 teacher_epochs=3, student_epochs=5, samples_per_epoch=50000,
+                 teacher_epochs=6, student_epochs=16, samples_per_epoch=50000,
                  sparsities=[0.3, 0.5, 0.7, 0.9], prune_ft_samples=15000,
-                 keep_ratios=[0.75], channel_ft_epochs=2, qat_samples=20000,
+                 keep_ratios=[0.75], channel_ft_epochs=4, qat_samples=20000,
                  calib_per_class=20, golden_per_class=6, golden_negatives=12),
     # A few minutes, for trying the pipeline; numbers are not the shipped ones.
     "quick": dict(camera_variants=2000, neg_train=2000, neg_val=500, neg_test=500,
@@ -133,26 +133,42 @@ def float_metrics(model, D) -> dict:
     }
 
 
-def accept_rate(logits: np.ndarray, threshold: float) -> float:
-    """Share of samples the firmware would show as a digit: top class is a digit with p >= t."""
+# The top digit must have at least this probability: a digit the model spreads over several
+# classes is not shown. Fixed, not tuned on test data: "not a digit" is `max_not_a_digit`'s job.
+MIN_CONFIDENCE = 0.4
+
+
+def accepted_mask(logits: np.ndarray, rule: dict) -> np.ndarray:
+    """What the firmware shows as a digit (`src/policy.rs`): the top class is a digit, its
+    probability is >= min_confidence and p(not a digit) <= max_not_a_digit."""
     p = torch.softmax(torch.from_numpy(logits), 1).numpy()
-    top = p.argmax(1)
-    return float(((top != NOT_A_DIGIT) & (p.max(1) >= threshold)).mean())
+    return ((p.argmax(1) != NOT_A_DIGIT) & (p.max(1) >= rule["min_confidence"])
+            & (p[:, NOT_A_DIGIT] <= rule["max_not_a_digit"]))
 
 
-def correct_accepted(logits: np.ndarray, labels: np.ndarray, threshold: float) -> float:
-    p = torch.softmax(torch.from_numpy(logits), 1).numpy()
-    return float(((p.argmax(1) == labels) & (p.max(1) >= threshold)).mean())
+def accept_rate(logits: np.ndarray, rule: dict) -> float:
+    """Share of samples the firmware would show as a digit."""
+    return float(accepted_mask(logits, rule).mean())
 
 
-def choose_threshold(val_logits: np.ndarray, val_y: np.ndarray, max_neg_accept: float = 0.002) -> float:
-    """Lowest confidence threshold (on a 0.01 grid) whose validation false-accept rate on negatives
-    is at most `max_neg_accept`: keeps as many real digits as possible."""
+def correct_accepted(logits: np.ndarray, labels: np.ndarray, rule: dict) -> float:
+    return float((accepted_mask(logits, rule) & (logits.argmax(1) == labels)).mean())
+
+
+def choose_reject_rule(val_logits: np.ndarray, val_y: np.ndarray, max_neg_accept: float = 0.001) -> dict:
+    """The largest `max_not_a_digit` (on a 0.01 grid) whose validation false-accept rate on
+    negatives is at most `max_neg_accept`: keeps as many real digits as possible. The target is
+    stricter than the 0.5 % bar because the generated negatives understate what a page holds:
+    at 0.2 % on validation, 5 % of the firmware's generated blank pages (stray pen marks) still
+    showed a digit."""
     neg = val_y == NOT_A_DIGIT
-    for t in np.round(np.arange(0.30, 0.991, 0.01), 2):
-        if accept_rate(val_logits[neg], t) <= max_neg_accept:
-            return float(t)
-    return 0.99
+    best = 0.01
+    for t in np.round(np.arange(0.01, 0.501, 0.01), 2):
+        if accept_rate(val_logits[neg], {"min_confidence": MIN_CONFIDENCE, "max_not_a_digit": float(t)}) <= max_neg_accept:
+            best = float(t)
+        else:
+            break
+    return {"min_confidence": MIN_CONFIDENCE, "max_not_a_digit": best}
 
 
 def main(argv=None) -> int:
@@ -218,17 +234,29 @@ def main(argv=None) -> int:
         student, histories["student_kd"] = trained("student_kd", nets.student, kd_cfg, teacher=teacher)
         results["student_kd"] = float_metrics(student, D)
 
+    # The base for pruning, QAT and shipping: the better student on validation. Distillation
+    # only helps when the teacher knows more than the student can learn alone; which one wins
+    # is decided on validation data, never on the test sets.
+    if results["student_kd"]["val"] >= results["student_plain"]["val"]:
+        base_name, base = "student_kd", student
+    else:
+        base_name, base = "student_plain", plain
+    results["base"] = base_name
+    # Pruned and quantization-aware models are fine-tuned by distillation from their unpruned,
+    # float base: it is at least as good as the teacher on validation (see above).
+    ft_teacher = base
+
     prune_rows = []
     with stage("pruning sweep (unstructured)"):
         for s in P["sparsities"]:
             def make_sparse(s=s):
-                m = copy.deepcopy(student)
+                m = copy.deepcopy(base)
                 masks = prune.magnitude_masks(m, s)
                 prune.apply_masks(m, masks)
                 cfg = TrainConfig(epochs=1, samples_per_epoch=P["prune_ft_samples"], lr=0.01, seed=SEED + 20, kd_alpha=0.7, label_smoothing=0.0)
-                train(m, train_set, cfg, val_set, teacher=teacher, desc=f"prune {int(s * 100)}%", step_hook=lambda mm: prune.apply_masks(mm, masks))
+                train(m, train_set, cfg, val_set, teacher=ft_teacher, desc=f"prune {int(s * 100)}%", step_hook=lambda mm: prune.apply_masks(mm, masks))
                 return m, cfg.history
-            m, _ = cache.model(f"prune{int(s * 100)}", {"s": s, "P": P, "v": 2}, nets.student, make_sparse)
+            m, _ = cache.model(f"prune{int(s * 100)}", {"s": s, "P": P, "base": base_name, "v": 3}, nets.student, make_sparse)
             row = float_metrics(m, D)
             row.update(kind="unstructured", sparsity=prune.sparsity_of(m),
                        nonzero_params=nets.count_params(m) - sum(int((w == 0).sum()) for w in prune.conv_weights(m)))
@@ -236,19 +264,19 @@ def main(argv=None) -> int:
     with stage("pruning (channels)"):
         channel_models = {}
         for keep in P["keep_ratios"]:
-            make = lambda keep=keep: prune.prune_channels(student, keep)  # noqa: E731
+            make = lambda keep=keep: prune.prune_channels(base, keep)  # noqa: E731
             cfg = TrainConfig(epochs=P["channel_ft_epochs"], samples_per_epoch=spe, lr=0.03, seed=SEED + 21, kd_alpha=0.7, label_smoothing=0.0)
-            m, histories[f"channels_{keep}"] = trained(f"channels{int(keep * 100)}", make, cfg, teacher=teacher, start="student_kd")
+            m, histories[f"channels_{keep}"] = trained(f"channels{int(keep * 100)}", make, cfg, teacher=ft_teacher, start=f"{base_name}, distilled from it")
             row = float_metrics(m, D)
             row.update(kind="channels", keep_ratio=keep, widths=list(m.widths))
             prune_rows.append(row)
             channel_models[keep] = m
 
     # Ship the smallest channel-pruned student that keeps validation accuracy within 0.05 points.
-    shipped_name, shipped = "student_kd", student
+    shipped_name, shipped = base_name, base
     for keep in sorted(channel_models):
         row = next(r for r in prune_rows if r.get("keep_ratio") == keep)
-        if row["val"] >= results["student_kd"]["val"] - 0.0005:
+        if row["val"] >= results[base_name]["val"] - 0.0005:
             shipped_name, shipped = f"channels_{keep}", channel_models[keep]
             break
     results["shipped_float"] = dict(float_metrics(shipped, D), name=shipped_name, widths=list(shipped.widths))
@@ -257,9 +285,9 @@ def main(argv=None) -> int:
         def make_qat():
             q = qat.qat_model(qat.fold_bn(shipped))
             cfg = TrainConfig(epochs=1, samples_per_epoch=P["qat_samples"], lr=0.005, seed=SEED + 30, kd_alpha=0.7, label_smoothing=0.0, weight_decay=0.0)
-            train(q, train_set, cfg, val_set, teacher=teacher, desc="qat")
+            train(q, train_set, cfg, val_set, teacher=ft_teacher, desc="qat")
             return qat.strip_qat(q), cfg.history
-        qat_float, histories["qat"] = cache.model("qat", {"P": P, "shipped": shipped_name, "v": 2},
+        qat_float, histories["qat"] = cache.model("qat", {"P": P, "shipped": shipped_name, "base": base_name, "v": 3},
                                                   lambda: qat.strip_qat(qat.qat_model(qat.fold_bn(shipped))), make_qat)
 
     if args.stop_after == "float":
@@ -291,8 +319,12 @@ def main(argv=None) -> int:
                 **{f"float_{k}": acc(v["onnx_out"], k, D[f"{k}_y"]) for k in ("val", "mnist_test", "usps_test")},
                 **{f"int8_{k}": acc(v["sim"], k, D[f"{k}_y"]) for k in ("val", "mnist_test", "usps_test")},
             })
-        # Pick the INT8 variant by validation accuracy only (test sets stay untouched).
-        best = max(quant_rows, key=lambda r: (r["int8_val"], r["variant"] == "ptq_normal"))
+        # Pick the INT8 variant by validation accuracy only (test sets stay untouched), among those
+        # quantized with the "normal" algorithm: the manifest and golden vectors need the exact
+        # output scale and zero point, which the toolkit's hybrid-quantization step reproduces for
+        # "normal" but not for "mmse" (its outputs came out off that grid). mmse stays in the
+        # table as a comparison.
+        best = max((r for r in quant_rows if r["algorithm"] == "normal"), key=lambda r: (r["int8_val"], r["variant"] == "ptq_normal"))
         chosen = variants[best["variant"]]
         onnx_final = args.out / "digits.onnx"
         rknn_final = args.out / "digits.rknn"
@@ -302,7 +334,7 @@ def main(argv=None) -> int:
 
     with stage("reject threshold + golden vectors"):
         sim, fl = chosen["sim"], chosen["onnx_out"]
-        threshold = choose_threshold(sim["val"], D["val_y"])
+        threshold = choose_reject_rule(sim["val"], D["val_y"])
         neg_rate = accept_rate(sim["neg_test"], threshold)
         neg_rate_float = accept_rate(fl["neg_test"], threshold)
         mnist_accept = accept_rate(sim["mnist_test"], threshold)

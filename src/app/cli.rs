@@ -24,6 +24,7 @@ Examples:
   digitd                                   replay the sample clip, print each reading
   digitd run --source clip.y4m.gz --fps 0  replay a clip as fast as possible
   digitd run --source frames/ --loop       replay a folder of images (sorted by name), forever
+  digitd run --camera /dev/video0          read a USB webcam (build with --features camera)
   digitd recognize photo.jpg scan.png      read digits in image files
   digitd recognize --json *.png            one JSON object per file
   digitd selftest                          check the model against its golden vectors
@@ -32,7 +33,8 @@ Examples:
 
 const EXIT_CODES: &str = "\
 Exit codes:
-  0  success (run: the source ended or SIGINT/SIGTERM arrived)
+  0  success (run: the source ended or SIGINT/SIGTERM arrived; a lost camera is retried,
+     not an exit)
   1  runtime failure (writing screens or output, inference failing while running)
   2  usage or configuration error (bad flag, bad config file)
   3  model error (manifest, missing/corrupt/mismatched model, golden vectors disagree)
@@ -99,6 +101,9 @@ pub struct GlobalArgs {
     /// Reject digits below this probability (overrides the manifest).
     #[arg(long, global = true, value_name = "P", value_parser = parse_probability)]
     pub min_confidence: Option<Probability>,
+    /// Reject digits whose "not a digit" probability is above this (overrides the manifest).
+    #[arg(long, global = true, value_name = "P", value_parser = parse_probability)]
+    pub max_not_a_digit: Option<Probability>,
     /// More log output: -v debug (per-frame timings), -vv trace.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -125,6 +130,10 @@ pub struct RunArgs {
     /// What --source is (default: decided from the path).
     #[arg(long, value_name = "KIND")]
     pub source_kind: Option<SourceKindArg>,
+    /// Read a live V4L2 camera: DEVICE (e.g. /dev/video0), or with no value the node named by
+    /// source.camera.name (the RV1106 ISP's rkisp_mainpath). Needs a build with `--features camera`.
+    #[arg(long, value_name = "DEVICE", num_args = 0..=1, conflicts_with_all = ["source", "source_kind", "looping"])]
+    pub camera: Option<Option<PathBuf>>,
     /// Replay rate in frames per second; 0 = as fast as possible (default: the clip's rate).
     #[arg(long, value_name = "FPS", value_parser = parse_fps)]
     pub fps: Option<Fps>,
@@ -221,6 +230,9 @@ pub fn apply_overrides(cfg: &mut Config, global: &GlobalArgs, run: &RunArgs) {
     if let Some(p) = global.min_confidence {
         cfg.model.min_confidence = Some(p);
     }
+    if let Some(p) = global.max_not_a_digit {
+        cfg.model.max_not_a_digit = Some(p);
+    }
     if let Some(f) = &global.log_file {
         cfg.log.file = Some(f.clone());
     }
@@ -242,6 +254,11 @@ pub fn apply_overrides(cfg: &mut Config, global: &GlobalArgs, run: &RunArgs) {
             SourceKindArg::Images => SourceKind::Images,
             SourceKindArg::Folder => SourceKind::Folder,
         };
+    }
+    if let Some(device) = &run.camera {
+        cfg.source.kind = SourceKind::Camera;
+        cfg.source.path = device.clone();
+        cfg.source.files.clear();
     }
     if let Some(f) = run.fps {
         cfg.source.fps = Some(f);

@@ -132,17 +132,19 @@ pub fn load_model(cfg: &Config) -> Result<(Manifest, Box<dyn classify::Classifie
     let manifest = Manifest::load(&cfg.manifest_path())?;
     let classifier = classify::load(&cfg.classifier, &manifest)?;
     let min_confidence = cfg.model.min_confidence.map_or(manifest.reject.min_confidence, |p| p.get());
-    Ok((manifest, classifier, AcceptRule { min_confidence }))
+    let max_not_a_digit = cfg.model.max_not_a_digit.map_or(manifest.reject.max_not_a_digit, |p| p.get());
+    Ok((manifest, classifier, AcceptRule { min_confidence, max_not_a_digit }))
 }
 
 /// The pipeline for `cfg` (model loaded and checked).
 pub fn build_pipeline(cfg: &Config) -> Result<Pipeline, AppError> {
     let (manifest, classifier, rule) = load_model(cfg)?;
     log::info!(
-        "model {} ({} classifier, min confidence {:.2})",
+        "model {} ({} classifier, min confidence {:.2}, max not-a-digit {:.2})",
         manifest.onnx_path().display(),
         classifier.name(),
-        rule.min_confidence
+        rule.min_confidence,
+        rule.max_not_a_digit
     );
     Ok(Pipeline::new(cfg.preprocess.clone(), classifier, rule))
 }

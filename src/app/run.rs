@@ -15,7 +15,7 @@ use crate::display::{Display, ScreenState, ShownDigit, Status};
 use crate::frame::GreyImage;
 use crate::pipeline::{FrameResult, Pipeline};
 use crate::policy::{StableChange, Stabiliser};
-use crate::source::{self, FrameSource};
+use crate::source::{self, FrameSource, SourceError};
 
 /// Frames a notice (such as "config reloaded") stays on screen.
 const NOTICE_FRAMES: u32 = 30;
@@ -95,9 +95,19 @@ pub fn run(mut ctx: Context) -> Result<ExitCode, AppError> {
         }
         match daemon.step() {
             Ok(true) => {}
+            Ok(false) if signals.stop.load(Ordering::Relaxed) => {} // the check above logs and leaves
             Ok(false) => {
                 log::info!("source ended after {} frames", daemon.frames);
                 break;
+            }
+            Err(AppError::Source(SourceError::CameraLost { .. })) => {
+                // The source logged why and reopens the camera at the next call (after its
+                // backoff); meanwhile the screen says so and no stale reading stays up.
+                if daemon.stabiliser.reset().is_some() {
+                    print_reading(None);
+                }
+                daemon.shown_confidence = None;
+                daemon.display.show(&ScreenState { status: Status::CameraLost, ..Default::default() })?;
             }
             Err(e @ AppError::Source(_)) => {
                 // Tell the screen before giving up.

@@ -67,10 +67,11 @@ pub fn selftest(ctx: &Context) -> Result<ExitCode, AppError> {
 fn cpu_selftest(cfg: &crate::config::Config) -> Result<ExitCode, AppError> {
     let (manifest, mut classifier, rule) = load_model(cfg)?;
     println!(
-        "selftest: manifest ok: {} (schema {}, min_confidence {:.3})",
+        "selftest: manifest ok: {} (schema {}, min_confidence {:.3}, max_not_a_digit {:.3})",
         manifest.path.display(),
         manifest.schema_version,
-        rule.min_confidence
+        rule.min_confidence,
+        rule.max_not_a_digit
     );
     println!(
         "selftest: model ok: {} ({} bytes, sha256 {}…), {} classifier",

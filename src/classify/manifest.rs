@@ -44,8 +44,14 @@ pub struct Manifest {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Reject {
+    /// The top digit's probability must be at least this.
     pub min_confidence: f32,
+    /// The probability of "not a digit" must be at most this (absent in older manifests: no limit).
+    #[serde(default = "no_limit")]
+    pub max_not_a_digit: f32,
 }
+
+fn no_limit() -> f32 { 1.0 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct ModelFile {
@@ -119,9 +125,10 @@ impl Manifest {
         }
         debug_assert_eq!(expected.len(), NUM_CLASSES);
         debug_assert_eq!(expected[NOT_A_DIGIT], "not_a_digit");
-        let p = self.reject.min_confidence;
-        if !(0.0..=1.0).contains(&p) {
-            return Err(self.invalid(format!("reject.min_confidence is {p}, not a probability")));
+        for (key, p) in [("min_confidence", self.reject.min_confidence), ("max_not_a_digit", self.reject.max_not_a_digit)] {
+            if !(0.0..=1.0).contains(&p) {
+                return Err(self.invalid(format!("reject.{key} is {p}, not a probability")));
+            }
         }
         let side = INPUT_SIDE as u64;
         let input = &self.onnx.input;

@@ -4,7 +4,9 @@
 //! a V4L2 mmap buffer on the board) so no frame is copied on its way to preprocessing.
 //! PC sources: image files ([`ImageFiles`]), a folder of images, a Y4M clip ([`Y4mClip`],
 //! optionally gzip-compressed). [`Paced`] replays any of them at a set frame rate.
+//! The board's source: a live V4L2 camera ([`camera::Camera`], feature `camera`).
 
+pub mod camera;
 pub mod images;
 pub mod pace;
 pub mod y4m;
@@ -36,6 +38,12 @@ pub enum SourceError {
     Empty { path: PathBuf },
     #[error("{0}")]
     Unsupported(String),
+    /// The camera failed or is absent; the source keeps trying to reopen it.
+    #[error("camera lost: {reason}; retrying in {} ms", retry_in.as_millis())]
+    CameraLost { reason: String, retry_in: std::time::Duration },
+    /// The camera cannot be used as configured (not a capture device, no usable format).
+    #[error("camera unusable: {0}")]
+    Camera(String),
 }
 
 /// A stream of camera frames.
@@ -58,10 +66,15 @@ impl<S: FrameSource + ?Sized> FrameSource for Box<S> {
 /// Opens the source described by `cfg` (paths already resolved), paced at `cfg.fps` or the
 /// source's own rate. `stop` cuts pacing sleeps short so that a signal is handled promptly.
 pub fn open(cfg: &SourceConfig, default_path: &Path, stop: Option<Arc<AtomicBool>>) -> Result<Box<dyn FrameSource>, SourceError> {
+    if cfg.kind == SourceKind::Camera {
+        // The camera paces itself.
+        return open_camera(cfg, stop);
+    }
     let path = cfg.path.clone().unwrap_or_else(|| default_path.to_path_buf());
     let inner: Box<dyn FrameSource> = match resolve_kind(cfg.kind, &path, &cfg.files) {
         SourceKind::Clip => Box::new(Y4mClip::open(&path, cfg.looping)?),
         SourceKind::Folder => Box::new(ImageFiles::folder(&path, cfg.looping)?),
+        SourceKind::Camera => unreachable!("handled above"),
         SourceKind::Images | SourceKind::Auto => {
             let files = if cfg.files.is_empty() { vec![path] } else { cfg.files.clone() };
             Box::new(ImageFiles::new(files, cfg.looping)?)
@@ -72,6 +85,20 @@ pub fn open(cfg: &SourceConfig, default_path: &Path, stop: Option<Arc<AtomicBool
         None => inner.nominal_fps().unwrap_or(0.0),
     };
     Ok(Box::new(Paced::new(inner, fps, stop)))
+}
+
+/// The V4L2 camera named by `cfg` (`path`, or found by `camera.name`). Nothing is opened yet:
+/// a missing camera shows as "camera lost" while the daemon keeps trying.
+#[cfg(feature = "camera")]
+fn open_camera(cfg: &SourceConfig, stop: Option<Arc<AtomicBool>>) -> Result<Box<dyn FrameSource>, SourceError> {
+    Ok(Box::new(camera::Camera::new(camera::LinuxOpener::new(cfg.path.clone(), &cfg.camera.name), camera::settings(cfg), stop)))
+}
+
+#[cfg(not(feature = "camera"))]
+fn open_camera(_: &SourceConfig, _: Option<Arc<AtomicBool>>) -> Result<Box<dyn FrameSource>, SourceError> {
+    Err(SourceError::Unsupported(
+        "this digitd was built without camera support: rebuild with `--features camera` (needs libclang), or read a clip or images".into(),
+    ))
 }
 
 /// `Auto` decided from the path: a folder, a Y4M clip, or image files.
