@@ -89,7 +89,9 @@ pub fn load(cfg: &crate::config::ClassifierConfig, manifest: &Manifest) -> Resul
     match cfg.kind {
         ClassifierKind::Cpu => load_cpu(manifest),
         ClassifierKind::Npu => match load_npu(cfg, manifest) {
-            Err(e @ (ClassifyError::Unavailable(_) | ClassifyError::RuntimeMissing(_))) if cfg.fallback_to_cpu => {
+            // Fall back only where the CPU classifier is built in; otherwise the NPU's own reason
+            // (e.g. which runtime paths were tried) is the useful error.
+            Err(e @ (ClassifyError::Unavailable(_) | ClassifyError::RuntimeMissing(_))) if cfg.fallback_to_cpu && cfg!(feature = "cpu") => {
                 log::warn!("{e}; using the CPU classifier instead (classifier.fallback_to_cpu)");
                 load_cpu(manifest)
             }
