@@ -17,9 +17,11 @@ fn model_bytes() -> Vec<u8> {
     std::fs::read(artifacts().join("digits.rknn")).expect("model/artifacts/digits.rknn")
 }
 
+fn manifest() -> Value { serde_json::from_str(&std::fs::read_to_string(artifacts().join("MANIFEST.json")).unwrap()).unwrap() }
+
 fn sha256_hex(bytes: &[u8]) -> String {
     // The manifest records it; read it from there rather than hashing in the test.
-    let manifest: Value = serde_json::from_str(&std::fs::read_to_string(artifacts().join("MANIFEST.json")).unwrap()).unwrap();
+    let manifest = manifest();
     let sha = manifest["rknn"]["sha256"].as_str().unwrap().to_string();
     assert_eq!(bytes.len() as u64, manifest["rknn"]["bytes"].as_u64().unwrap());
     sha
@@ -49,11 +51,13 @@ impl Fake {
         let dir = tempfile::tempdir().unwrap();
         let lib = dir.path().join("librknnmrt.so");
         std::fs::copy(fake_library(), &lib).unwrap();
+        // The output quantisation of the model in use (it changes whenever the model is rebuilt).
+        let quant = manifest()["rknn"]["output"]["quant"].clone();
         let mut script = json!({
             "models": [{
                 "sha256": sha256_hex(&model_bytes()),
                 "input": {"dims": [1, 28, 28, 1], "w_stride": 32},
-                "output": {"dims": [1, 11, 1, 1], "zero_point": -55, "scale": 0.04399890058180865},
+                "output": {"dims": [1, 11, 1, 1], "zero_point": quant["zero_point"], "scale": quant["scale"]},
                 "golden": artifacts().join("golden.json"),
             }]
         });
