@@ -46,6 +46,25 @@ pub enum SourceError {
     Camera(String),
 }
 
+/// Whether `stop` (the daemon's signal flag, if any) asks sources to finish.
+pub(crate) fn stop_requested(stop: Option<&AtomicBool>) -> bool { stop.is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed)) }
+
+/// Sleeps until `deadline` in slices of at most 50 ms so a stop request is noticed promptly;
+/// false if a stop request cut the wait short.
+pub(crate) fn sleep_until(deadline: std::time::Instant, stop: Option<&AtomicBool>) -> bool {
+    const SLICE: std::time::Duration = std::time::Duration::from_millis(50);
+    loop {
+        if stop_requested(stop) {
+            return false;
+        }
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return true;
+        }
+        std::thread::sleep(left.min(SLICE));
+    }
+}
+
 /// A stream of camera frames.
 pub trait FrameSource {
     /// The next frame, borrowing the source's buffer until the next call; `None` at the end

@@ -1,14 +1,11 @@
 //! Replaying a recorded source at a set frame rate.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{FrameSource, SourceError};
 use crate::frame::RawFrame;
-
-/// Longest single sleep, so that a stop request is noticed promptly.
-const SLEEP_SLICE: Duration = Duration::from_millis(50);
 
 /// Hands out the inner source's frames no faster than `fps` (0: as fast as possible). When
 /// processing falls behind, the schedule restarts instead of bursting to catch up.
@@ -25,8 +22,6 @@ impl<S: FrameSource> Paced<S> {
         Paced { inner, period, next_due: None, stop }
     }
 
-    fn stopped(&self) -> bool { self.stop.as_ref().is_some_and(|s| s.load(Ordering::Relaxed)) }
-
     fn wait_turn(&mut self) {
         let Some(period) = self.period else { return };
         let now = Instant::now();
@@ -35,13 +30,7 @@ impl<S: FrameSource> Paced<S> {
             // First frame, or late: start a new schedule now.
             _ => now,
         };
-        while !self.stopped() {
-            let left = due.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            std::thread::sleep(left.min(SLEEP_SLICE));
-        }
+        super::sleep_until(due, self.stop.as_deref());
         self.next_due = Some(due + period);
     }
 }
@@ -71,6 +60,7 @@ impl<S: FrameSource> FrameSource for Paced<S> {
 mod tests {
     use super::*;
     use crate::frame::PixelFormat;
+    use std::sync::atomic::Ordering;
 
     struct Counter(u32, [u8; 1]);
 

@@ -18,7 +18,7 @@ pub mod stream;
 #[cfg(test)]
 mod fake;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -92,21 +92,7 @@ impl<O: Opener> Camera<O> {
         Camera { opener, settings, stream: None, opened: None, settle_left: 0, backoff, retry_at: None, stop, lost: false }
     }
 
-    fn stopped(&self) -> bool { self.stop.as_ref().is_some_and(|s| s.load(Ordering::Relaxed)) }
-
-    /// Sleeps until `at` in short steps; false if a stop request cut it short.
-    fn wait_until(&self, at: Instant) -> bool {
-        loop {
-            if self.stopped() {
-                return false;
-            }
-            let now = Instant::now();
-            if now >= at {
-                return true;
-            }
-            std::thread::sleep((at - now).min(Duration::from_millis(50)));
-        }
-    }
+    fn stopped(&self) -> bool { super::stop_requested(self.stop.as_deref()) }
 
     fn open_stream(&mut self) -> Result<(), StreamError> {
         let (device, what) = self.opener.open()?;
@@ -149,7 +135,7 @@ impl<O: Opener> FrameSource for Camera<O> {
             }
             if self.stream.is_none() {
                 if let Some(at) = self.retry_at.take() {
-                    if !self.wait_until(at) {
+                    if !super::sleep_until(at, self.stop.as_deref()) {
                         return Ok(None);
                     }
                 }
@@ -158,7 +144,7 @@ impl<O: Opener> FrameSource for Camera<O> {
                 }
             }
             let stop = self.stop.clone();
-            let stopped = move || stop.as_ref().is_some_and(|s| s.load(Ordering::Relaxed));
+            let stopped = move || super::stop_requested(stop.as_deref());
             let Some(stream) = self.stream.as_mut() else { continue };
             match stream.next_filled(self.settings.frame_timeout, &stopped) {
                 Ok(None) => return Ok(None),
