@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from . import camera, data, export, negatives, nets, prune, qat, report
+from . import camera, crops, data, export, negatives, nets, prune, qat, report
 from .normalize import renormalize
 from .train import TrainConfig, TrainSet, accuracy, predict_logits, train
 
@@ -31,12 +31,14 @@ CLASSES = [str(d) for d in range(10)] + ["not_a_digit"]
 PROFILES = {
     # The shipped artifacts come from "full" (fits 45 min on 2 CPU cores).
     "full": dict(camera_variants=10000, neg_train=10000, neg_val=2000, neg_test=4000,
+                 crop_text_pages=6000, crop_blank_pages=4000, crop_val_pages=600,
                  teacher_epochs=6, student_epochs=16, samples_per_epoch=50000,
                  sparsities=[0.3, 0.5, 0.7, 0.9], prune_ft_samples=15000,
                  keep_ratios=[0.75], channel_ft_epochs=4, qat_samples=20000,
                  calib_per_class=20, golden_per_class=6, golden_negatives=12),
     # A few minutes, for trying the pipeline; numbers are not the shipped ones.
     "quick": dict(camera_variants=2000, neg_train=2000, neg_val=500, neg_test=500,
+                  crop_text_pages=300, crop_blank_pages=200, crop_val_pages=100,
                   teacher_epochs=1, student_epochs=1, samples_per_epoch=6000,
                   sparsities=[0.5, 0.9], prune_ft_samples=2000,
                   keep_ratios=[0.5], channel_ft_epochs=1, qat_samples=2000,
@@ -91,6 +93,9 @@ class Cache:
         return m, hist
 
 
+CROP_NEGATIVE_WEIGHT = 4
+
+
 def load_data(P: dict, cache: Cache) -> dict:
     def make():
         mn_x, mn_y = data.load_mnist("train")
@@ -110,17 +115,32 @@ def load_data(P: dict, cache: Cache) -> dict:
         neg_tr = negatives.negatives(P["neg_train"], SEED + 4, progress=tqdm)
         neg_va = negatives.negatives(P["neg_val"], SEED + 5)
         neg_te = negatives.negatives(P["neg_test"], SEED + 6)
+        # Crops cut by the firmware's own preprocessing from generated pages (training digits
+        # only for training, validation digits for validation): what the model really sees.
+        work = cache.root / "crops-work"
+        pc_x, pc_y = crops.firmware_crops(work / "train", mn_x[m_tr], mn_y[m_tr], us_x[u_tr], us_y[u_tr],
+                                          P["crop_text_pages"], P["crop_blank_pages"], SEED + 7)
+        pv_x, pv_y = crops.firmware_crops(work / "val", mn_x[m_va], mn_y[m_va], us_x[u_va], us_y[u_va],
+                                          P["crop_val_pages"], P["crop_val_pages"], SEED + 8)
+        # Stray marks and fragments are rare per page and are what the blank-page bar is about:
+        # each pipeline negative counts CROP_NEGATIVE_WEIGHT times.
+        pc_neg = pc_y == NOT_A_DIGIT
+        pc_x = np.concatenate([pc_x] + [pc_x[pc_neg]] * (CROP_NEGATIVE_WEIGHT - 1))
+        pc_y = np.concatenate([pc_y] + [pc_y[pc_neg]] * (CROP_NEGATIVE_WEIGHT - 1))
         return {
-            "train_x": np.concatenate([digits_x, cam_x, neg_tr]),
-            "train_y": np.concatenate([digits_y, digits_y[pick], np.full(len(neg_tr), NOT_A_DIGIT)]).astype(np.int64),
-            "val_x": np.concatenate([mn_x[m_va], us_n[u_va], neg_va]),
-            "val_y": np.concatenate([mn_y[m_va], us_y[u_va], np.full(len(neg_va), NOT_A_DIGIT)]).astype(np.int64),
+            "train_x": np.concatenate([digits_x, cam_x, neg_tr, pc_x]),
+            "train_y": np.concatenate([digits_y, digits_y[pick], np.full(len(neg_tr), NOT_A_DIGIT), pc_y]).astype(np.int64),
+            "val_x": np.concatenate([mn_x[m_va], us_n[u_va], neg_va, pv_x]),
+            "val_y": np.concatenate([mn_y[m_va], us_y[u_va], np.full(len(neg_va), NOT_A_DIGIT), pv_y]).astype(np.int64),
             "mnist_test_x": mt_x, "mnist_test_y": mt_y.astype(np.int64),
             "usps_test_x": ut_n, "usps_test_y": ut_y.astype(np.int64),
             "neg_test_x": neg_te,
-            "counts": np.array([len(m_tr), len(u_tr), len(pick), len(neg_tr), len(m_va), len(u_va), len(neg_va)]),
+            "counts": np.array([len(m_tr), len(u_tr), len(pick), len(neg_tr), len(m_va), len(u_va), len(neg_va),
+                                int((~pc_neg).sum()), int(pc_neg.sum()), int((pv_y != NOT_A_DIGIT).sum()), int((pv_y == NOT_A_DIGIT).sum())]),
         }
-    return cache.arrays("data", {"P": {k: P[k] for k in ("camera_variants", "neg_train", "neg_val", "neg_test")}, "seed": SEED, "v": 2}, make)
+    keys = ("camera_variants", "neg_train", "neg_val", "neg_test", "crop_text_pages", "crop_blank_pages", "crop_val_pages")
+    return cache.arrays("data", {"P": {k: P[k] for k in keys}, "seed": SEED, "firmware": crops.firmware_source_hash(),
+                                 "neg_weight": CROP_NEGATIVE_WEIGHT, "v": 3}, make)
 
 
 def float_metrics(model, D) -> dict:
@@ -204,13 +224,15 @@ def main(argv=None) -> int:
 
     with stage("data"):
         D = load_data(P, cache)
+    # Trained models depend on the data, which depends on the firmware's preprocessing.
+    data_key = crops.firmware_source_hash()
     train_set = TrainSet(D["train_x"], D["train_y"])
     val_set = TrainSet(D["val_x"], D["val_y"])
     spe = P["samples_per_epoch"]
 
     def trained(name, make, cfg: TrainConfig, teacher=None, start=None, hook=None):
         key = {"cfg": {k: v for k, v in asdict(cfg).items() if k != "history"}, "P": P, "seed": SEED,
-               "teacher": name != "teacher" and teacher is not None, "start": start, "v": 2}
+               "teacher": name != "teacher" and teacher is not None, "start": start, "data": data_key, "v": 2}
 
         def fn():
             m = make()
@@ -256,7 +278,7 @@ def main(argv=None) -> int:
                 cfg = TrainConfig(epochs=1, samples_per_epoch=P["prune_ft_samples"], lr=0.01, seed=SEED + 20, kd_alpha=0.7, label_smoothing=0.0)
                 train(m, train_set, cfg, val_set, teacher=ft_teacher, desc=f"prune {int(s * 100)}%", step_hook=lambda mm: prune.apply_masks(mm, masks))
                 return m, cfg.history
-            m, _ = cache.model(f"prune{int(s * 100)}", {"s": s, "P": P, "base": base_name, "v": 3}, nets.student, make_sparse)
+            m, _ = cache.model(f"prune{int(s * 100)}", {"s": s, "P": P, "base": base_name, "data": data_key, "v": 3}, nets.student, make_sparse)
             row = float_metrics(m, D)
             row.update(kind="unstructured", sparsity=prune.sparsity_of(m),
                        nonzero_params=nets.count_params(m) - sum(int((w == 0).sum()) for w in prune.conv_weights(m)))
@@ -287,7 +309,7 @@ def main(argv=None) -> int:
             cfg = TrainConfig(epochs=1, samples_per_epoch=P["qat_samples"], lr=0.005, seed=SEED + 30, kd_alpha=0.7, label_smoothing=0.0, weight_decay=0.0)
             train(q, train_set, cfg, val_set, teacher=ft_teacher, desc="qat")
             return qat.strip_qat(q), cfg.history
-        qat_float, histories["qat"] = cache.model("qat", {"P": P, "shipped": shipped_name, "base": base_name, "v": 3},
+        qat_float, histories["qat"] = cache.model("qat", {"P": P, "shipped": shipped_name, "base": base_name, "data": data_key, "v": 3},
                                                   lambda: qat.strip_qat(qat.qat_model(qat.fold_bn(shipped))), make_qat)
 
     if args.stop_after == "float":
@@ -376,7 +398,8 @@ def main(argv=None) -> int:
         "threshold": threshold, "neg_accept_int8": neg_rate, "neg_accept_float": neg_rate_float,
         "mnist_accept_int8": mnist_accept, "mnist_correct_accept_int8": mnist_correct_accept,
         "usps_accept_int8": usps_accept, "timings_s": timings, "profile": args.profile,
-        "data_counts": dict(zip(["mnist_train", "usps_train", "camera_variants", "negatives_train", "mnist_val", "usps_val", "negatives_val"], D["counts"].tolist())),
+        "data_counts": dict(zip(["mnist_train", "usps_train", "camera_variants", "negatives_train", "mnist_val", "usps_val", "negatives_val",
+                                     "crop_digits_train", "crop_negatives_train", "crop_digits_val", "crop_negatives_val"], D["counts"].tolist())),
         "negatives_test": len(D["neg_test_x"]),
         "cached_stages": sorted({stage_of(h) for h in cache.hits}),
     }

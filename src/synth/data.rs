@@ -124,6 +124,13 @@ impl DigitBank {
         DigitBank { mnist, usps, mnist_readable, usps_readable }
     }
 
+    /// A bank over any two sets (e.g. the training sets), using every digit: the ambiguity
+    /// list only applies to the test sets.
+    pub fn unfiltered(mnist: DigitSet, usps: DigitSet) -> Self {
+        let (mnist_readable, usps_readable) = ((0..mnist.len()).collect(), (0..usps.len()).collect());
+        DigitBank { mnist, usps, mnist_readable, usps_readable }
+    }
+
     /// Indices of clearly readable digits in MNIST (`usps == false`) or USPS.
     pub fn readable(&self, usps: bool) -> &[usize] {
         if usps { &self.usps_readable } else { &self.mnist_readable }
