@@ -28,8 +28,8 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-features=npu,camera
-[ "$cpu" = 1 ] && features=npu,camera,cpu
+features=npu,camera,web
+[ "$cpu" = 1 ] && features=npu,camera,web,cpu
 case "$target" in
     uclibc)
         triple=armv7-unknown-linux-uclibceabihf

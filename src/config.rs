@@ -61,6 +61,7 @@ pub struct Config {
     pub policy: PolicyConfig,
     pub log: LogConfig,
     pub preprocess: PreprocessConfig,
+    pub web: WebConfig,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -263,6 +264,74 @@ pub struct LogConfig {
     pub level: LogLevel,
     /// Also append log lines to this file.
     pub file: Option<PathBuf>,
+}
+
+/// `[web]`: the technician's web view (live picture, status, metrics, field capture).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebConfig {
+    /// Off unless asked for: `digitd run --web` or `enabled = true`.
+    pub enabled: bool,
+    /// The one address and port it listens on (e.g. the board's USB-gadget address).
+    pub listen: std::net::SocketAddr,
+    /// When set, every request must carry `Authorization: Bearer <token>` (or `?token=`).
+    pub token: Option<WebToken>,
+    /// Most live streams served at once; more get 503.
+    pub max_clients: Bounded<1, 256>,
+    /// Most live-view frames per second (each client gets at most this many).
+    pub stream_fps: Bounded<1, 60>,
+    /// Width of the live view and snapshots, pixels (never wider than the camera frame).
+    pub view_width: Bounded<64, 4096>,
+    pub jpeg_quality: Bounded<10, 100>,
+    /// Field capture (`POST /api/capture`) saves into this folder; without it the server is
+    /// read-only.
+    pub capture_dir: Option<PathBuf>,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 8080)),
+            token: None,
+            max_clients: Bounded(8),
+            stream_fps: Bounded(10),
+            view_width: Bounded(640),
+            jpeg_quality: Bounded(80),
+            capture_dir: None,
+        }
+    }
+}
+
+/// A bearer token: 8-256 printable ASCII characters without spaces.
+#[derive(Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct WebToken(String);
+
+impl WebToken {
+    pub fn as_str(&self) -> &str { &self.0 }
+}
+
+impl TryFrom<String> for WebToken {
+    type Error = String;
+    fn try_from(v: String) -> Result<Self, String> {
+        if !(8..=256).contains(&v.len()) {
+            return Err(format!("token must be 8 to 256 characters long, got {}", v.len()));
+        }
+        if !v.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err("token must be printable ASCII without spaces".into());
+        }
+        Ok(WebToken(v))
+    }
+}
+
+impl From<WebToken> for String {
+    fn from(t: WebToken) -> String { t.0 }
+}
+
+/// Never printed: configs get logged at debug level.
+impl fmt::Debug for WebToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str("WebToken(..)") }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -475,6 +544,7 @@ impl Config {
         self.model.manifest.as_mut().map(rebase);
         self.display.out_dir.as_mut().map(rebase);
         self.log.file.as_mut().map(rebase);
+        self.web.capture_dir.as_mut().map(rebase);
     }
 
     pub fn source_path(&self) -> PathBuf {
@@ -655,6 +725,29 @@ max_digits = 8
     }
 
     #[test]
+    fn web_settings_are_checked() {
+        let p = Path::new("/etc/x/digitd.toml");
+        let cfg = Config::parse("[web]\nenabled = true\nlisten = \"172.32.0.93:80\"\ncapture_dir = \"caps\"\n", p).unwrap();
+        assert_eq!(cfg.web.listen.to_string(), "172.32.0.93:80");
+        assert_eq!(cfg.web.capture_dir, Some(PathBuf::from("/etc/x/caps")), "relative to the config file");
+        for (bad, key) in [
+            ("listen = \"localhost\"", "web.listen"),
+            ("token = \"short\"", "web.token"),
+            ("token = \"has a space in it\"", "web.token"),
+            ("max_clients = 0", "web.max_clients"),
+            ("stream_fps = 61", "web.stream_fps"),
+            ("colour = 1", "web"),
+        ] {
+            let e = Config::parse(&format!("[web]\n{bad}\n"), p).unwrap_err().to_string();
+            assert!(e.contains("line 2"), "{bad}: {e}");
+            assert!(e.contains(key), "{bad}: {e}");
+        }
+        // The token never shows in debug output (configs are logged).
+        let t = Config::parse("[web]\ntoken = \"s3cret-token\"\n", p).unwrap();
+        assert!(!format!("{t:?}").contains("s3cret"));
+    }
+
+    #[test]
     fn the_board_example_is_valid_and_complete() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("board/digitd.toml");
         let text = std::fs::read_to_string(&path).unwrap();
@@ -669,7 +762,7 @@ max_digits = 8
         for key in ["name", "width", "pixel_format", "settle_frames", "buffers", "frame_timeout_ms", "max_reopen_interval_ms"] {
             assert!(text.contains(&format!("{key} =")), "board/digitd.toml lacks `{key}`");
         }
-        for key in ["path", "files", "fps", "manifest", "min_confidence", "max_not_a_digit", "out_dir", "file", "force_polarity"] {
+        for key in ["path", "files", "fps", "manifest", "min_confidence", "max_not_a_digit", "out_dir", "file", "force_polarity", "token", "capture_dir"] {
             assert!(text.contains(&format!("{key} =")), "board/digitd.toml lacks `{key}`");
         }
     }

@@ -23,3 +23,5 @@ pub mod policy;
 pub mod preprocess;
 pub mod source;
 pub mod synth;
+#[cfg(feature = "web")]
+pub mod web;

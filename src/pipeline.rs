@@ -93,6 +93,10 @@ impl Pipeline {
     }
 
     pub fn classifier_name(&self) -> &str { self.classifier.name() }
+    /// The result of the last [`Pipeline::process`] call.
+    pub fn last_result(&self) -> &FrameResult { &self.result }
+    /// The last frame's candidates (boxes and model inputs), in the order of its digits.
+    pub fn candidates(&self) -> &[crate::preprocess::DigitCandidate] { self.preprocessor.candidates() }
     pub fn rule(&self) -> AcceptRule { self.rule }
     pub fn set_rule(&mut self, rule: AcceptRule) { self.rule = rule; }
     pub fn preprocess_config(&self) -> &PreprocessConfig { self.preprocessor.config() }
@@ -121,6 +125,15 @@ impl Pipeline {
         result.digits.clear();
         for (candidate, scores) in self.preprocessor.candidates().iter().zip(&self.scores) {
             let v = self.rule.judge(scores);
+            if !v.accepted && log::log_enabled!(log::Level::Trace) {
+                log::trace!(
+                    "rejected candidate at {:?}: top class {} p={:.3}, p(not a digit)={:.3}",
+                    candidate.bbox,
+                    v.class,
+                    v.confidence,
+                    scores.0[crate::classify::NOT_A_DIGIT]
+                );
+            }
             result.digits.push(RecognizedDigit {
                 bbox: candidate.bbox,
                 row: candidate.row,

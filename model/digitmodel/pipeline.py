@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from . import camera, crops, data, export, negatives, nets, prune, qat, report
+from . import camera, captures, crops, data, export, negatives, nets, prune, qat, report
 from .normalize import renormalize
 from .train import TrainConfig, TrainSet, accuracy, predict_logits, train
 
@@ -127,9 +127,11 @@ def load_data(P: dict, cache: Cache) -> dict:
         pc_neg = pc_y == NOT_A_DIGIT
         pc_x = np.concatenate([pc_x] + [pc_x[pc_neg]] * (CROP_NEGATIVE_WEIGHT - 1))
         pc_y = np.concatenate([pc_y] + [pc_y[pc_neg]] * (CROP_NEGATIVE_WEIGHT - 1))
+        # Field captures imported with `python -m digitmodel.captures import` (model/field/).
+        fx, fy = np.concatenate([field_x] * captures.FIELD_WEIGHT), np.concatenate([field_y] * captures.FIELD_WEIGHT)
         return {
-            "train_x": np.concatenate([digits_x, cam_x, neg_tr, pc_x]),
-            "train_y": np.concatenate([digits_y, digits_y[pick], np.full(len(neg_tr), NOT_A_DIGIT), pc_y]).astype(np.int64),
+            "train_x": np.concatenate([digits_x, cam_x, neg_tr, pc_x, fx]),
+            "train_y": np.concatenate([digits_y, digits_y[pick], np.full(len(neg_tr), NOT_A_DIGIT), pc_y, fy]).astype(np.int64),
             "val_x": np.concatenate([mn_x[m_va], us_n[u_va], neg_va, pv_x]),
             "val_y": np.concatenate([mn_y[m_va], us_y[u_va], np.full(len(neg_va), NOT_A_DIGIT), pv_y]).astype(np.int64),
             "mnist_test_x": mt_x, "mnist_test_y": mt_y.astype(np.int64),
@@ -138,9 +140,13 @@ def load_data(P: dict, cache: Cache) -> dict:
             "counts": np.array([len(m_tr), len(u_tr), len(pick), len(neg_tr), len(m_va), len(u_va), len(neg_va),
                                 int((~pc_neg).sum()), int(pc_neg.sum()), int((pv_y != NOT_A_DIGIT).sum()), int((pv_y == NOT_A_DIGIT).sum())]),
         }
+    field_x, field_y, field_hash = captures.load_field()
     keys = ("camera_variants", "neg_train", "neg_val", "neg_test", "crop_text_pages", "crop_blank_pages", "crop_val_pages")
-    return cache.arrays("data", {"P": {k: P[k] for k in keys}, "seed": SEED, "firmware": crops.firmware_source_hash(),
-                                 "neg_weight": CROP_NEGATIVE_WEIGHT, "v": 3}, make)
+    key = {"P": {k: P[k] for k in keys}, "seed": SEED, "firmware": crops.firmware_source_hash(),
+           "neg_weight": CROP_NEGATIVE_WEIGHT, "v": 3}
+    if field_hash:  # absent when there are no field sets, so such runs share one cache entry
+        key["field"] = [field_hash, captures.FIELD_WEIGHT]
+    return cache.arrays("data", key, make)
 
 
 def float_metrics(model, D) -> dict:
@@ -225,7 +231,7 @@ def main(argv=None) -> int:
     with stage("data"):
         D = load_data(P, cache)
     # Trained models depend on the data, which depends on the firmware's preprocessing.
-    data_key = crops.firmware_source_hash()
+    data_key = crops.firmware_source_hash() + captures.load_field()[2]
     train_set = TrainSet(D["train_x"], D["train_y"])
     val_set = TrainSet(D["val_x"], D["val_y"])
     spe = P["samples_per_epoch"]

@@ -25,6 +25,7 @@ Examples:
   digitd run --source clip.y4m.gz --fps 0  replay a clip as fast as possible
   digitd run --source frames/ --loop       replay a folder of images (sorted by name), forever
   digitd run --camera /dev/video0          read a USB webcam (build with --features camera)
+  digitd run --loop --web 0.0.0.0:8080     live view for aiming: http://<board>:8080/
   digitd recognize photo.jpg scan.png      read digits in image files
   digitd recognize --json *.png            one JSON object per file
   digitd selftest                          check the model against its golden vectors
@@ -149,6 +150,13 @@ pub struct RunArgs {
     /// Keep every screen as out/frame-NNNNNN.png, not only latest.png.
     #[arg(long)]
     pub every_frame: bool,
+    /// Serve the technician's web view (live picture, /api/status, /metrics) on ADDR
+    /// (default: web.listen, 127.0.0.1:8080). Needs a build with the `web` feature.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1)]
+    pub web: Option<Option<std::net::SocketAddr>>,
+    /// Allow field capture (POST /api/capture) into DIR (implies --web).
+    #[arg(long, value_name = "DIR")]
+    pub capture_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -278,6 +286,16 @@ pub fn apply_overrides(cfg: &mut Config, global: &GlobalArgs, run: &RunArgs) {
     }
     if run.every_frame {
         cfg.display.every_frame = true;
+    }
+    if let Some(addr) = run.web {
+        cfg.web.enabled = true;
+        if let Some(addr) = addr {
+            cfg.web.listen = addr;
+        }
+    }
+    if let Some(dir) = &run.capture_dir {
+        cfg.web.enabled = true;
+        cfg.web.capture_dir = Some(dir.clone());
     }
     if let Some(p) = &global.rknn_runtime {
         cfg.classifier.rknn_runtime = Some(p.clone());

@@ -55,6 +55,51 @@ struct Daemon {
     scratch: Vec<u8>,
     shown_digits: Vec<ShownDigit>,
     frames: u64,
+    /// The technician's web view, when enabled.
+    #[cfg_attr(not(feature = "web"), allow(dead_code))]
+    web: Option<WebLink>,
+}
+
+/// The web server and the pipeline's handle on it (dropping it stops the server).
+#[cfg(feature = "web")]
+struct WebLink {
+    publisher: crate::web::Publisher,
+    _server: crate::web::WebServer,
+}
+
+#[cfg(not(feature = "web"))]
+struct WebLink;
+
+#[cfg(feature = "web")]
+fn start_web(cfg: &Config, classifier: &str, source: &str) -> Result<Option<WebLink>, AppError> {
+    use crate::web::{Hub, Publisher, WebServer};
+    if !cfg.web.enabled {
+        return Ok(None);
+    }
+    // Only for capture sidecars; the pipeline has already loaded and checked the model.
+    let model_sha = crate::classify::Manifest::load(&cfg.manifest_path()).map(|m| m.onnx.sha256).unwrap_or_default();
+    let hub = std::sync::Arc::new(Hub::new());
+    let (server, bound) = WebServer::start(&cfg.web, hub.clone(), &model_sha).map_err(|e| AppError::Runtime(e.to_string()))?;
+    let capture = match &cfg.web.capture_dir {
+        Some(dir) => format!("capture into {}", dir.display()),
+        None => "read-only".into(),
+    };
+    let token = if cfg.web.token.is_some() { ", token required" } else { "" };
+    match bound {
+        Ok(addr) => log::info!("web view on http://{addr}/ ({capture}{token})"),
+        // The reader is the product; the technician's view waits for its address to appear.
+        Err(e) => log::error!("{e}"),
+    }
+    let publisher = Publisher::new(hub, cfg.web.stream_fps.get(), classifier, source);
+    Ok(Some(WebLink { publisher, _server: server }))
+}
+
+#[cfg(not(feature = "web"))]
+fn start_web(cfg: &Config, _classifier: &str, _source: &str) -> Result<Option<WebLink>, AppError> {
+    if cfg.web.enabled {
+        return Err(AppError::Usage("this digitd was built without the web view; rebuild with `--features web`".into()));
+    }
+    Ok(None)
 }
 
 pub fn run(mut ctx: Context) -> Result<ExitCode, AppError> {
@@ -68,6 +113,7 @@ pub fn run(mut ctx: Context) -> Result<ExitCode, AppError> {
         log::info!("screens go to {}", cfg.out_dir().join(crate::display::png::LATEST_NAME).display());
     }
     display.show(&ScreenState { status: Status::Starting, ..Default::default() })?;
+    let web = start_web(&cfg, pipeline.classifier_name(), &source.describe())?;
     let mut daemon = Daemon {
         stabiliser: Stabiliser::new(cfg.policy.stable_frames.get(), cfg.policy.vanish_frames.get()),
         config: cfg,
@@ -80,6 +126,7 @@ pub fn run(mut ctx: Context) -> Result<ExitCode, AppError> {
         scratch: Vec::new(),
         shown_digits: Vec::new(),
         frames: 0,
+        web,
     };
     if daemon.config.classifier.kind == crate::config::ClassifierKind::Npu && daemon.pipeline.classifier_name() == "cpu" {
         daemon.notice = Some(("NPU missing: CPU fallback".into(), u32::MAX));
@@ -107,6 +154,10 @@ pub fn run(mut ctx: Context) -> Result<ExitCode, AppError> {
                     print_reading(None);
                 }
                 daemon.shown_confidence = None;
+                #[cfg(feature = "web")]
+                if let Some(web) = &mut daemon.web {
+                    web.publisher.camera_lost();
+                }
                 daemon.display.show(&ScreenState { status: Status::CameraLost, ..Default::default() })?;
             }
             Err(e @ AppError::Source(_)) => {
@@ -130,12 +181,17 @@ impl Daemon {
     fn step(&mut self) -> Result<bool, AppError> {
         let Some(raw) = self.source.next_frame()? else { return Ok(false) };
         let grey = raw.to_grey(&mut self.scratch).map_err(|e| AppError::Runtime(format!("bad frame from the source: {e}")))?;
-        let result = self.pipeline.process(grey)?;
+        self.pipeline.process(grey)?;
+        let result = self.pipeline.last_result();
         self.frames += 1;
         self.fps.tick();
 
         match self.stabiliser.update(&result.reading) {
             Some(StableChange::Shown(text)) => {
+                #[cfg(feature = "web")]
+                if let Some(web) = &self.web {
+                    web.publisher.reading_shown();
+                }
                 print_reading(Some(&text));
                 log::info!("reading: {}", text.replace('\n', " / "));
             }
@@ -147,6 +203,15 @@ impl Daemon {
         }
         if self.stabiliser.shown().is_some_and(|s| s == result.reading) {
             self.shown_confidence = result.reading_confidence().map(percent);
+        }
+        #[cfg(feature = "web")]
+        if let Some(web) = &mut self.web {
+            let ctx = crate::web::FrameContext {
+                shown: self.stabiliser.shown(),
+                shown_confidence: self.shown_confidence.map(|p| f32::from(p) / 100.0),
+                fps_tenths: self.fps.tenths(),
+            };
+            web.publisher.frame(grey, result, self.pipeline.candidates(), ctx);
         }
         show(
             self.display.as_mut(),
@@ -258,12 +323,23 @@ fn apply_config(daemon: &mut Daemon, new: &Config, stop: &Arc<AtomicBool>) -> Re
         daemon.pipeline.set_classifier(classifier);
         daemon.pipeline.set_rule(rule);
     }
+    if new.web != old.web {
+        log::warn!("[web] changes take effect at the next start");
+    }
     if let Some(display) = display {
         daemon.display = display;
     }
     if let Some(source) = source {
         log::info!("reading from {}", source.describe());
+        #[cfg(feature = "web")]
+        if let Some(web) = &mut daemon.web {
+            web.publisher.set_source(&source.describe());
+        }
         daemon.source = source;
+    }
+    #[cfg(feature = "web")]
+    if let Some(web) = &mut daemon.web {
+        web.publisher.set_classifier(daemon.pipeline.classifier_name());
     }
     if new.preprocess != old.preprocess {
         daemon.pipeline.set_preprocess(new.preprocess.clone());

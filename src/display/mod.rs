@@ -4,7 +4,7 @@
 //! Every back end renders the same way: `draw_screen` into a `Canvas565`, then ships the
 //! canvas (or just the part that changed) to its output.
 
-mod camera_view;
+pub mod camera_view;
 pub mod canvas;
 pub mod framebuffer;
 pub mod panel;
