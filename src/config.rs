@@ -178,7 +178,7 @@ pub enum SourceKind {
     Camera,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ModelConfig {
     /// `MANIFEST.json` of the model artifacts.
@@ -187,6 +187,24 @@ pub struct ModelConfig {
     pub min_confidence: Option<Probability>,
     /// Overrides the manifest's `reject.max_not_a_digit`.
     pub max_not_a_digit: Option<Probability>,
+    /// The row rule: beside accepted digits of about its height in the same text row, a
+    /// candidate needs only this top-digit probability...
+    pub row_min_confidence: Probability,
+    /// ...and at most this p(not a digit). Set both to the strict values to turn it off.
+    pub row_max_not_a_digit: Probability,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        let row = crate::policy::DEFAULT_ROW_RULE;
+        Self {
+            manifest: None,
+            min_confidence: None,
+            max_not_a_digit: None,
+            row_min_confidence: Probability(row.min_confidence),
+            row_max_not_a_digit: Probability(row.max_not_a_digit),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]

@@ -9,7 +9,7 @@ use thiserror::Error;
 
 use crate::classify::{ClassScores, Classifier, ClassifyError};
 use crate::frame::GreyImage;
-use crate::policy::{assemble_reading, AcceptRule};
+use crate::policy::{assemble_reading, AcceptRule, RowCandidate};
 use crate::preprocess::{BoundingBox, DigitTensor, PreprocessConfig, Preprocessor, StageTimings};
 
 #[derive(Debug, Error)]
@@ -72,6 +72,9 @@ pub struct Pipeline {
     tensors: Vec<DigitTensor>,
     scores: Vec<ClassScores>,
     result: FrameResult,
+    /// Scratch for the row rule, kept so a frame allocates nothing.
+    row_candidates: Vec<RowCandidate>,
+    row_heights: Vec<u32>,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -89,6 +92,8 @@ impl Pipeline {
             tensors: Vec::new(),
             scores: Vec::new(),
             result: FrameResult::default(),
+            row_candidates: Vec::new(),
+            row_heights: Vec::new(),
         }
     }
 
@@ -141,6 +146,22 @@ impl Pipeline {
                 confidence: v.confidence,
                 accepted: v.accepted,
             });
+        }
+        if let Some(row_rule) = self.rule.row {
+            self.row_candidates.clear();
+            self.row_candidates.extend(result.digits.iter().zip(&self.scores).map(|(d, s)| RowCandidate {
+                row: d.row,
+                height: d.bbox.h,
+                class: d.digit,
+                confidence: d.confidence,
+                not_a_digit: s.0[crate::classify::NOT_A_DIGIT],
+                accepted: d.accepted,
+            }));
+            if row_rule.admit(&mut self.row_candidates, &mut self.row_heights) > 0 {
+                for (d, c) in result.digits.iter_mut().zip(&self.row_candidates) {
+                    d.accepted = c.accepted;
+                }
+            }
         }
         let accepted = result.digits.iter().filter(|d| d.accepted);
         assemble_reading(accepted.map(|d| (d.row, d.digit)), &mut result.reading);

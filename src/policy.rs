@@ -13,6 +13,8 @@ use crate::classify::{ClassScores, NOT_A_DIGIT};
 pub struct AcceptRule {
     pub min_confidence: f32,
     pub max_not_a_digit: f32,
+    /// Looser thresholds beside accepted digits in the same text row; `None`: strict only.
+    pub row: Option<RowRule>,
 }
 
 /// One classified digit: the top class, its probability, and whether the rule accepts it.
@@ -31,6 +33,72 @@ impl AcceptRule {
         let accepted =
             class != NOT_A_DIGIT && p >= self.min_confidence && scores.0[NOT_A_DIGIT] <= self.max_not_a_digit;
         Verdict { class: class as u8, confidence: p, accepted }
+    }
+}
+
+/// Looser thresholds for a candidate that stands in a text row beside accepted digits of about
+/// its height: a number is read as a row, and a digit the model is unsure of alone (a hurried
+/// 4, a 1 that could be a stroke) is very likely a digit when its neighbours are. Candidates
+/// with no accepted neighbour keep the strict [`AcceptRule`], so blank pages are unaffected.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RowRule {
+    pub min_confidence: f32,
+    pub max_not_a_digit: f32,
+}
+
+/// The row rule unless configured otherwise (`[model] row_min_confidence`, `row_max_not_a_digit`).
+pub const DEFAULT_ROW_RULE: RowRule = RowRule { min_confidence: 0.3, max_not_a_digit: 0.3 };
+
+/// Heights within this range of the row's accepted digits' median count as "about its height"
+/// (per mille): a 1 or a 7 with a descender varies that much within handwriting.
+const ROW_HEIGHT_RANGE_PER_MILLE: (u64, u64) = (650, 1500);
+
+/// One candidate as the row rule sees it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RowCandidate {
+    pub row: u16,
+    pub height: u32,
+    /// Top class: 0-9, or NOT_A_DIGIT.
+    pub class: u8,
+    pub confidence: f32,
+    pub not_a_digit: f32,
+    pub accepted: bool,
+}
+
+impl RowRule {
+    /// Accepts (sets `accepted`) the candidates the row rule admits, returning how many.
+    /// Support comes only from digits the strict rule accepted, so one admitted digit never
+    /// admits another. `heights` is scratch space (kept to stay allocation-free per frame).
+    pub fn admit(&self, candidates: &mut [RowCandidate], heights: &mut Vec<u32>) -> usize {
+        let mut admitted = 0;
+        let mut i = 0;
+        while i < candidates.len() {
+            // Candidates come in reading order: each row is one run.
+            let row = candidates[i].row;
+            let end = i + candidates[i..].iter().take_while(|c| c.row == row).count();
+            heights.clear();
+            heights.extend(candidates[i..end].iter().filter(|c| c.accepted).map(|c| c.height));
+            if !heights.is_empty() {
+                heights.sort_unstable();
+                let median = heights[heights.len() / 2] as u64;
+                let (lo, hi) = ROW_HEIGHT_RANGE_PER_MILLE;
+                for c in &mut candidates[i..end] {
+                    let h = c.height as u64 * 1000;
+                    let sized = h >= median * lo && h <= median * hi;
+                    if !c.accepted
+                        && sized
+                        && usize::from(c.class) != NOT_A_DIGIT
+                        && c.confidence >= self.min_confidence
+                        && c.not_a_digit <= self.max_not_a_digit
+                    {
+                        c.accepted = true;
+                        admitted += 1;
+                    }
+                }
+            }
+            i = end;
+        }
+        admitted
     }
 }
 
@@ -144,7 +212,7 @@ mod tests {
 
     #[test]
     fn accept_rule() {
-        let rule = AcceptRule { min_confidence: 0.6, max_not_a_digit: 1.0 };
+        let rule = AcceptRule { min_confidence: 0.6, max_not_a_digit: 1.0, row: None };
         assert_eq!(rule.judge(&scores(7, 0.9)), Verdict { class: 7, confidence: 0.9, accepted: true });
         assert!(rule.judge(&scores(7, 0.6)).accepted, "the threshold itself passes");
         assert!(!rule.judge(&scores(7, 0.59)).accepted);
@@ -154,7 +222,7 @@ mod tests {
 
     #[test]
     fn a_likely_non_digit_is_rejected_even_when_a_digit_is_on_top() {
-        let rule = AcceptRule { min_confidence: 0.3, max_not_a_digit: 0.1 };
+        let rule = AcceptRule { min_confidence: 0.3, max_not_a_digit: 0.1, row: None };
         let mut s = [0.0; NUM_CLASSES];
         s[1] = 0.55;
         s[NOT_A_DIGIT] = 0.4;
@@ -166,6 +234,38 @@ mod tests {
         s[NOT_A_DIGIT] = 0.11;
         s[7] = 0.34;
         assert!(!rule.judge(&ClassScores(s)).accepted);
+    }
+
+    fn cand(row: u16, height: u32, class: u8, confidence: f32, not_a_digit: f32, accepted: bool) -> RowCandidate {
+        RowCandidate { row, height, class, confidence, not_a_digit, accepted }
+    }
+
+    #[test]
+    fn row_rule_admits_unsure_digits_beside_accepted_ones_of_their_height() {
+        let rule = RowRule { min_confidence: 0.3, max_not_a_digit: 0.3 };
+        let mut heights = Vec::new();
+        let mut c = [
+            cand(0, 40, 4, 0.95, 0.01, true),
+            cand(0, 38, 1, 0.70, 0.20, false), // unsure, beside a 4 of its height: admitted
+            cand(0, 12, 1, 0.90, 0.10, false), // a speck-sized mark: too small
+            cand(0, 41, 7, 0.25, 0.05, false), // the model cannot tell which digit
+            cand(0, 39, 2, 0.60, 0.45, false), // too likely not a digit
+            cand(0, 40, NOT_A_DIGIT as u8, 0.9, 0.9, false),
+            cand(1, 40, 3, 0.80, 0.20, false), // alone in its row: strict rule only
+        ];
+        assert_eq!(rule.admit(&mut c, &mut heights), 1);
+        assert_eq!(c.map(|c| c.accepted), [true, true, false, false, false, false, false]);
+        // Heights at the edges of the range: 0.65x and 1.5x the median.
+        let mut c = [cand(0, 100, 4, 0.9, 0.0, true), cand(0, 65, 1, 0.5, 0.2, false), cand(0, 150, 1, 0.5, 0.2, false), cand(0, 64, 1, 0.5, 0.2, false)];
+        rule.admit(&mut c, &mut heights);
+        assert_eq!(c.map(|c| c.accepted), [true, true, true, false]);
+        // A digit admitted by the row rule does not support another (80 is within 1.5x of 58,
+        // not of 40).
+        let mut c = [cand(0, 40, 4, 0.9, 0.0, true), cand(0, 58, 1, 0.5, 0.2, false), cand(0, 80, 1, 0.5, 0.2, false)];
+        rule.admit(&mut c, &mut heights);
+        assert_eq!(c.map(|c| c.accepted), [true, true, false]);
+        let mut none: [RowCandidate; 0] = [];
+        assert_eq!(rule.admit(&mut none, &mut heights), 0);
     }
 
     #[test]

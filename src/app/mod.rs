@@ -133,7 +133,13 @@ pub fn load_model(cfg: &Config) -> Result<(Manifest, Box<dyn classify::Classifie
     let classifier = classify::load(&cfg.classifier, &manifest)?;
     let min_confidence = cfg.model.min_confidence.map_or(manifest.reject.min_confidence, |p| p.get());
     let max_not_a_digit = cfg.model.max_not_a_digit.map_or(manifest.reject.max_not_a_digit, |p| p.get());
-    Ok((manifest, classifier, AcceptRule { min_confidence, max_not_a_digit }))
+    // The row rule never makes a candidate harder to accept than the strict rule does.
+    let row = crate::policy::RowRule {
+        min_confidence: cfg.model.row_min_confidence.get().min(min_confidence),
+        max_not_a_digit: cfg.model.row_max_not_a_digit.get().max(max_not_a_digit),
+    };
+    let row = (row.min_confidence < min_confidence || row.max_not_a_digit > max_not_a_digit).then_some(row);
+    Ok((manifest, classifier, AcceptRule { min_confidence, max_not_a_digit, row }))
 }
 
 /// The pipeline for `cfg` (model loaded and checked).
