@@ -22,16 +22,15 @@ const BATCH: usize = 40;
 const WORKERS: usize = 2;
 
 /// The product's bars (issue "digitd core"): 97 % of text scenes read exactly, at most 0.5 % of
-/// blank pages showing a digit. NEITHER IS MET YET with the current model: 91.88 % read exactly
-/// and 1.25 % (4/320) false alarms, all from stray pen marks read as 1, 2 or 4 (the model's
-/// generated negatives do not cover such marks yet). The reject rule trades one against the
-/// other (the previous model with a top-probability rule: 76.56 % read exactly, blank pages within
-/// the 0.5 % bar). Until the bars are met these tests guard
-/// the current levels against regressions and print the gaps; tighten them as the model improves.
+/// blank pages showing a digit. The blank-page bar is met (0/320 with the model trained on the
+/// firmware's own crops of stray marks, and the row rule); exact reading is NOT MET YET: 96.25 %
+/// (308/320; the misses are mostly digits read as another: 9/4, 7/1, 5/3). This test holds the
+/// blank pages to the product bar and guards the exact-reading level against regressions (it
+/// prints the gap); tighten it as the model improves.
 const PRODUCT_BAR_EXACT_READING: f64 = 0.97;
-const MIN_EXACT_READING: f64 = 0.91;
+const MIN_EXACT_READING: f64 = 0.955;
 const PRODUCT_BAR_BLANK_FALSE_ALARMS: f64 = 0.005;
-const MAX_BLANK_FALSE_ALARMS: f64 = 0.0125;
+const MAX_BLANK_FALSE_ALARMS: f64 = PRODUCT_BAR_BLANK_FALSE_ALARMS;
 
 /// Where the pictures go: kept in `DIGITD_SCENES_DIR/<name>` if set, else a temp folder.
 fn picture_dir(name: &str) -> (PathBuf, bool, Option<tempfile::TempDir>) {

@@ -17,11 +17,11 @@ const SEED_BASE: u64 = 3_000_000;
 const BATCH: usize = 100;
 const WORKERS: usize = 2;
 /// The product's bar (issue "digitd core"): 97 % of USPS test digits read through the whole
-/// pipeline. NOT MET YET: 95.32 % (misses: digits rejected by the reject rule, and confusions).
+/// pipeline. NOT MET YET: 96.71 % (misses: digits rejected by the reject rule, and confusions).
 /// Until it is met this test guards the current level against regressions and prints the gap;
 /// raise the floor as the pipeline improves.
 const PRODUCT_BAR_ACCURACY: f64 = 0.97;
-const MIN_ACCURACY: f64 = 0.95;
+const MIN_ACCURACY: f64 = 0.96;
 
 #[test]
 fn usps_test_digits_are_read_through_the_pipeline() {

@@ -181,12 +181,13 @@ def correct_accepted(logits: np.ndarray, labels: np.ndarray, rule: dict) -> floa
     return float((accepted_mask(logits, rule) & (logits.argmax(1) == labels)).mean())
 
 
-def choose_reject_rule(val_logits: np.ndarray, val_y: np.ndarray, max_neg_accept: float = 0.001) -> dict:
+def choose_reject_rule(val_logits: np.ndarray, val_y: np.ndarray, max_neg_accept: float = 0.003) -> dict:
     """The largest `max_not_a_digit` (on a 0.01 grid) whose validation false-accept rate on
-    negatives is at most `max_neg_accept`: keeps as many real digits as possible. The target is
-    stricter than the 0.5 % bar because the generated negatives understate what a page holds:
-    at 0.2 % on validation, 5 % of the firmware's generated blank pages (stray pen marks) still
-    showed a digit."""
+    negatives is at most `max_neg_accept`: keeps as many real digits as possible. Validation
+    negatives are the generated ones plus the firmware's own crops of stray marks, fragments and
+    specks (`crops.py`), the hardest kind: a few of those are digit-shaped strokes that no
+    threshold rejects. 0.3 % leaves margin under the 0.5 % bar. (With generated negatives only,
+    0.1 % was needed: they understated what a page holds.)"""
     neg = val_y == NOT_A_DIGIT
     best = 0.01
     for t in np.round(np.arange(0.01, 0.501, 0.01), 2):

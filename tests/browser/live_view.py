@@ -72,7 +72,7 @@ def wait_for(what: str, limit: float, probe):
 
 
 def main() -> int:
-    binary = Path(sys.argv[1] if len(sys.argv) > 1 else REPO / "target/debug/digitd")
+    binary = Path(sys.argv[1] if len(sys.argv) > 1 else REPO / "target/debug/digitd").resolve()
     known = {r["text"] for r in json.loads((REPO / "assets/sample/readings.json").read_text())}
     web_port, driver_port = free_port(), free_port()
     work = Path(tempfile.mkdtemp(prefix="digitd-browser-"))

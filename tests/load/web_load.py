@@ -89,6 +89,7 @@ def main() -> int:
     ap.add_argument("--window", type=float, default=20, help="length of each unloaded measurement, s")
     ap.add_argument("--json", type=Path, help="also write the numbers here")
     args = ap.parse_args()
+    args.binary = str(Path(args.binary).resolve())  # digitd runs in a temporary folder
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
