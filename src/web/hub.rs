@@ -184,17 +184,19 @@ impl Hub {
         true
     }
 
-    /// The JPEG of `frame`, encoded by `encode` only the first time any client asks.
-    pub fn jpeg<E>(&self, frame: &LiveFrame, encode: impl FnOnce(&LiveFrame) -> Result<Vec<u8>, E>) -> Result<Arc<Vec<u8>>, E> {
+    /// The JPEG of `frame`, encoded by `encode` only the first time any client asks; a newer
+    /// frame's JPEG when one is already encoded (a late client never re-encodes an old frame,
+    /// which would make the others re-encode the new one after it).
+    pub fn jpeg<E>(&self, frame: &LiveFrame, encode: impl FnOnce(&LiveFrame) -> Result<Vec<u8>, E>) -> Result<(u64, Arc<Vec<u8>>), E> {
         let mut cached = self.encoded.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((seq, jpeg)) = cached.as_ref() {
-            if *seq == frame.seq {
-                return Ok(jpeg.clone());
+            if *seq >= frame.seq {
+                return Ok((*seq, jpeg.clone()));
             }
         }
         let jpeg = Arc::new(encode(frame)?);
         *cached = Some((frame.seq, jpeg.clone()));
-        Ok(jpeg)
+        Ok((frame.seq, jpeg))
     }
 
     /// Takes one of `max` stream slots; `None` when all are in use.
@@ -226,10 +228,16 @@ impl Drop for StreamSlot {
     fn drop(&mut self) { self.0.clients.fetch_sub(1, Ordering::AcqRel); }
 }
 
+/// Published frames kept for reuse (clients rarely hold more than the newest two).
+const RECENT_FRAMES: usize = 4;
+
 /// The pipeline thread's handle: decides which frames to copy out (at most `rate` a second).
 #[derive(Debug)]
 pub struct Publisher {
     hub: Arc<Hub>,
+    /// Frames published lately: once no client holds one any more, its buffers are reused,
+    /// so publishing allocates nothing in the steady state (and the heap does not fragment).
+    recent: std::collections::VecDeque<Arc<LiveFrame>>,
     interval: Duration,
     next: Option<Instant>,
     seq: u64,
@@ -250,6 +258,7 @@ impl Publisher {
     pub fn new(hub: Arc<Hub>, max_fps: u32, classifier: &str, source: &str) -> Self {
         Publisher {
             hub,
+            recent: std::collections::VecDeque::with_capacity(RECENT_FRAMES),
             interval: Duration::from_secs(1) / max_fps.max(1),
             next: None,
             seq: 0,
@@ -276,20 +285,37 @@ impl Publisher {
             _ => now + self.interval,
         });
         self.seq += 1;
-        let mut pixels = Vec::with_capacity(grey.width() * grey.height());
-        for y in 0..grey.height() {
-            pixels.extend_from_slice(&grey.row(y)[..grey.width()]);
-        }
-        let frame = LiveFrame {
-            seq: self.seq,
-            time: SystemTime::now(),
-            width: grey.width(),
-            height: grey.height(),
-            pixels,
-            digits: result.digits.clone(),
-            tensors: candidates.iter().map(|c| c.tensor.clone()).collect(),
-            shown: ctx.shown.map(str::to_string),
+        // Reuse the oldest recent frame no client holds any more, else start a new one.
+        let reusable = self.recent.iter().position(|f| Arc::strong_count(f) == 1);
+        let mut frame = match reusable.and_then(|i| self.recent.remove(i)).map(Arc::try_unwrap) {
+            Some(Ok(old)) => old,
+            _ => LiveFrame {
+                seq: 0,
+                time: SystemTime::now(),
+                width: 0,
+                height: 0,
+                pixels: Vec::new(),
+                digits: Vec::new(),
+                tensors: Vec::new(),
+                shown: None,
+            },
         };
+        frame.seq = self.seq;
+        frame.time = SystemTime::now();
+        (frame.width, frame.height) = (grey.width(), grey.height());
+        frame.pixels.clear();
+        for y in 0..grey.height() {
+            frame.pixels.extend_from_slice(&grey.row(y)[..grey.width()]);
+        }
+        frame.digits.clone_from(&result.digits);
+        frame.tensors.clear();
+        frame.tensors.extend(candidates.iter().map(|c| c.tensor.clone()));
+        frame.shown = ctx.shown.map(str::to_string);
+        let frame = Arc::new(frame);
+        if self.recent.len() == RECENT_FRAMES {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(frame.clone());
         let ms = crate::pipeline::ms;
         let (t, s) = (&result.timings, &result.timings.stages);
         let status = PipelineStatus {
@@ -325,7 +351,7 @@ impl Publisher {
             frame_height: grey.height(),
         };
         let mut shared = self.hub.lock();
-        shared.frame = Some(Arc::new(frame));
+        shared.frame = Some(frame);
         shared.status = status;
         drop(shared);
         self.hub.new_frame.notify_all();
@@ -400,6 +426,28 @@ mod tests {
     }
 
     #[test]
+    fn frame_buffers_are_reused_once_no_client_holds_them() {
+        let hub = Arc::new(Hub::new());
+        let mut p = Publisher::new(hub.clone(), 1000, "cpu", "clip");
+        let pixels = vec![7u8; 64 * 48];
+        let grey = GreyImage::packed(64, 48, &pixels).unwrap();
+        let mut seen = std::collections::HashSet::new();
+        let held = {
+            p.frame(grey, &result("7"), &[], ctx(None));
+            hub.latest().unwrap() // a client keeps this one
+        };
+        for _ in 0..20 {
+            std::thread::sleep(Duration::from_millis(2));
+            p.frame(grey, &result("7"), &[], ctx(None));
+            seen.insert(hub.latest().unwrap().pixels.as_ptr() as usize);
+        }
+        assert!(seen.len() <= RECENT_FRAMES, "{} distinct buffers for 20 frames", seen.len());
+        assert!(!seen.contains(&(held.pixels.as_ptr() as usize)), "a held frame is never overwritten");
+        assert_eq!(held.seq, 1);
+        assert_eq!(hub.latest().unwrap().pixels, pixels);
+    }
+
+    #[test]
     fn waiting_clients_get_the_next_frame_or_time_out_or_stop() {
         let hub = Arc::new(Hub::new());
         assert!(hub.wait_frame_after(0, Duration::from_millis(20)).is_none());
@@ -438,10 +486,14 @@ mod tests {
         let frame = LiveFrame { seq: 3, time: SystemTime::now(), width: 0, height: 0, pixels: vec![], digits: vec![], tensors: vec![], shown: None };
         let mut calls = 0;
         for _ in 0..3 {
-            let j = hub.jpeg(&frame, |_| { calls += 1; Ok::<_, ()>(vec![1, 2]) }).unwrap();
-            assert_eq!(*j, [1, 2]);
+            let (seq, j) = hub.jpeg(&frame, |_| { calls += 1; Ok::<_, ()>(vec![1, 2]) }).unwrap();
+            assert_eq!((seq, j.as_slice()), (3, &[1u8, 2][..]));
         }
         assert_eq!(calls, 1);
+        // An older frame gets the newer JPEG, not a re-encode.
+        let old = LiveFrame { seq: 2, ..frame };
+        let (seq, _) = hub.jpeg(&old, |_| { calls += 1; Ok::<_, ()>(vec![9]) }).unwrap();
+        assert_eq!((seq, calls), (3, 1));
     }
 
     #[test]

@@ -9,6 +9,7 @@
 pub mod capture;
 pub mod hub;
 pub mod render;
+mod sched;
 mod server;
 pub mod status;
 

@@ -73,6 +73,7 @@ impl WebServer {
         let dispatcher = std::thread::Builder::new()
             .name("web".into())
             .spawn(move || {
+                super::sched::lower_current_thread();
                 loop {
                     let server = s.lock().unwrap_or_else(|e| e.into_inner()).clone();
                     if let Some(server) = server {
@@ -219,7 +220,7 @@ fn handle(request: Request, hub: &Arc<Hub>, settings: &Settings) {
             let frame = hub.latest().or_else(|| hub.wait_frame_after(0, SNAPSHOT_WAIT));
             let Some(frame) = frame else { return error(request, hub, 503, "no frame yet") };
             match hub.jpeg(&frame, |f| annotated_jpeg(f, settings.view_width, settings.jpeg_quality)) {
-                Ok(jpeg) => respond(request, hub, 200, "image/jpeg", jpeg.to_vec()),
+                Ok((_, jpeg)) => respond(request, hub, 200, "image/jpeg", jpeg.to_vec()),
                 Err(e) => error(request, hub, 500, &e),
             }
         }
@@ -228,6 +229,7 @@ fn handle(request: Request, hub: &Arc<Hub>, settings: &Settings) {
                 hub.count_response(200);
                 let (hub, settings) = (hub.clone(), settings.clone());
                 let spawned = std::thread::Builder::new().name("web-stream".into()).spawn(move || {
+                    super::sched::lower_current_thread();
                     let _slot = slot;
                     stream(request, &hub, &settings);
                 });
@@ -279,11 +281,14 @@ fn stream(request: Request, hub: &Hub, settings: &Settings) {
     let mut seen = 0;
     while !hub.is_closed() {
         let Some(frame) = hub.wait_frame_after(seen, STREAM_POLL) else { continue };
-        seen = frame.seq;
         let jpeg = match hub.jpeg(&frame, |f| annotated_jpeg(f, settings.view_width, settings.jpeg_quality)) {
-            Ok(j) => j,
+            Ok((seq, j)) => {
+                seen = seq;
+                j
+            }
             Err(e) => {
                 log::debug!("web: frame {} not encoded: {e}", frame.seq);
+                seen = frame.seq;
                 continue;
             }
         };
