@@ -182,6 +182,15 @@ impl OwnedGrey {
     pub fn view(&self) -> GreyImage<'_> {
         GreyImage { width: self.width, height: self.height, stride: self.width, data: &self.data }
     }
+
+    /// Becomes a packed copy of `view` (any stride), reusing this image's allocation.
+    pub fn copy_from(&mut self, view: GreyImage<'_>) {
+        (self.width, self.height) = (view.width(), view.height());
+        self.data.clear();
+        for y in 0..view.height() {
+            self.data.extend_from_slice(view.row(y));
+        }
+    }
 }
 
 #[cfg(test)]

@@ -80,11 +80,9 @@ fn load_frames(cfg: &crate::config::Config, max: usize) -> Result<Vec<OwnedGrey>
     while frames.len() < max {
         let Some(raw) = src.next_frame()? else { break };
         let grey = raw.to_grey(&mut scratch).map_err(|e| AppError::Runtime(format!("bad frame from the source: {e}")))?;
-        let mut data = Vec::with_capacity(grey.width() * grey.height());
-        for y in 0..grey.height() {
-            data.extend_from_slice(grey.row(y));
-        }
-        frames.push(OwnedGrey { width: grey.width(), height: grey.height(), data });
+        let mut frame = OwnedGrey::new(0, 0, 0);
+        frame.copy_from(grey);
+        frames.push(frame);
     }
     if frames.is_empty() {
         return Err(AppError::Runtime(format!("{} has no frames to benchmark", src.describe())));

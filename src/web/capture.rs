@@ -63,7 +63,7 @@ pub struct Receipt {
 
 /// Saves `frame` into a new folder under `dir`.
 pub fn save(dir: &Path, frame: &LiveFrame, model_sha256: &str, classifier: &str) -> Result<Receipt, String> {
-    let grey = frame.grey().filter(|g| !g.is_empty()).ok_or("no frame to capture yet")?;
+    let grey = Some(frame.image.view()).filter(|g| !g.is_empty()).ok_or("no frame to capture yet")?;
     let since_epoch = frame.time.duration_since(UNIX_EPOCH).unwrap_or_default();
     let id = format!("{}-{:06}", compact_utc(since_epoch.as_secs()), frame.seq);
     let fail = |what: &str, e: &dyn std::fmt::Display| format!("capture {id}: {what}: {e}");
@@ -78,7 +78,7 @@ pub fn save(dir: &Path, frame: &LiveFrame, model_sha256: &str, classifier: &str)
     std::fs::create_dir(&partial).map_err(|e| fail(&format!("cannot create {}", partial.display()), &e))?;
 
     let written = (|| -> Result<Vec<SidecarDigit>, String> {
-        image::save_buffer_with_format(partial.join("frame.png"), frame.pixels.as_slice(), grey.width() as u32, grey.height() as u32, ExtendedColorType::L8, ImageFormat::Png)
+        image::save_buffer_with_format(partial.join("frame.png"), frame.image.data.as_slice(), grey.width() as u32, grey.height() as u32, ExtendedColorType::L8, ImageFormat::Png)
             .map_err(|e| fail("frame.png", &e))?;
         let mut digits = Vec::with_capacity(frame.digits.len());
         for (n, (d, tensor)) in frame.digits.iter().zip(&frame.tensors).enumerate() {
@@ -171,6 +171,7 @@ pub fn now_secs() -> u64 { SystemTime::now().duration_since(UNIX_EPOCH).map_or(0
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::frame::OwnedGrey;
     use crate::pipeline::RecognizedDigit;
     use crate::preprocess::{BoundingBox, DigitTensor, INPUT_LEN};
     use std::time::Duration;
@@ -192,9 +193,7 @@ mod tests {
         LiveFrame {
             seq: 7,
             time: UNIX_EPOCH + Duration::from_secs(1_795_872_301),
-            width: 4,
-            height: 3,
-            pixels: (0..12).collect(),
+            image: OwnedGrey { width: 4, height: 3, data: (0..12).collect() },
             digits,
             tensors,
             shown: Some("4".into()),
@@ -231,7 +230,7 @@ mod tests {
         std::fs::write(&file, b"x").unwrap();
         let e = save(&file, &frame(), "abc", "cpu").unwrap_err();
         assert!(e.contains("not-a-dir"), "{e}");
-        let empty = LiveFrame { width: 0, height: 0, pixels: vec![], ..frame() };
+        let empty = LiveFrame { image: OwnedGrey::new(0, 0, 0), ..frame() };
         assert!(save(dir.path(), &empty, "abc", "cpu").unwrap_err().contains("no frame"));
     }
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
 
-use crate::frame::GreyImage;
+use crate::frame::{GreyImage, OwnedGrey};
 use crate::pipeline::{FrameResult, RecognizedDigit};
 use crate::preprocess::DigitCandidate;
 use crate::preprocess::DigitTensor;
@@ -20,20 +20,14 @@ pub struct LiveFrame {
     /// Increases by one per published frame, from 1.
     pub seq: u64,
     pub time: SystemTime,
-    pub width: usize,
-    pub height: usize,
-    /// Packed grey pixels, `width * height`.
-    pub pixels: Vec<u8>,
+    /// The grey camera frame, packed.
+    pub image: OwnedGrey,
     /// Every candidate, accepted or not, in reading order.
     pub digits: Vec<RecognizedDigit>,
     /// The model input of each candidate (same order as `digits`).
     pub tensors: Vec<DigitTensor>,
     /// The stable reading shown at the time (rows joined by '\n').
     pub shown: Option<String>,
-}
-
-impl LiveFrame {
-    pub fn grey(&self) -> Option<GreyImage<'_>> { GreyImage::packed(self.width, self.height, &self.pixels).ok() }
 }
 
 /// What the reader is doing.
@@ -151,14 +145,22 @@ impl Hub {
     /// The first frame newer than `seq`, waiting up to `timeout`; `None` on timeout or once
     /// the hub is closed.
     pub fn wait_frame_after(&self, seq: u64, timeout: Duration) -> Option<Arc<LiveFrame>> {
+        self.wait_for(timeout, |shared| match &shared.frame {
+            _ if shared.closed => Some(None),
+            Some(f) if f.seq > seq => Some(Some(f.clone())),
+            _ => None,
+        })
+        .flatten()
+    }
+
+    /// Waits (woken by new frames and by `close`) until `ready` returns something, or
+    /// `timeout` passes (`None`).
+    fn wait_for<T>(&self, timeout: Duration, mut ready: impl FnMut(&Shared) -> Option<T>) -> Option<T> {
         let deadline = Instant::now() + timeout;
         let mut shared = self.lock();
         loop {
-            if shared.closed {
-                return None;
-            }
-            if let Some(f) = shared.frame.as_ref().filter(|f| f.seq > seq) {
-                return Some(f.clone());
+            if let Some(out) = ready(&shared) {
+                return Some(out);
             }
             let left = deadline.checked_duration_since(Instant::now())?;
             shared = self.new_frame.wait_timeout(shared, left).unwrap_or_else(|e| e.into_inner()).0;
@@ -174,15 +176,7 @@ impl Hub {
     pub fn is_closed(&self) -> bool { self.lock().closed }
 
     /// Waits up to `timeout` for [`Hub::close`]; true if closed.
-    pub fn wait_closed(&self, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        let mut shared = self.lock();
-        while !shared.closed {
-            let Some(left) = deadline.checked_duration_since(Instant::now()) else { return false };
-            shared = self.new_frame.wait_timeout(shared, left).unwrap_or_else(|e| e.into_inner()).0;
-        }
-        true
-    }
+    pub fn wait_closed(&self, timeout: Duration) -> bool { self.wait_for(timeout, |shared| shared.closed.then_some(())).is_some() }
 
     /// The JPEG of `frame`, encoded by `encode` only the first time any client asks; a newer
     /// frame's JPEG when one is already encoded (a late client never re-encodes an old frame,
@@ -292,9 +286,7 @@ impl Publisher {
             _ => LiveFrame {
                 seq: 0,
                 time: SystemTime::now(),
-                width: 0,
-                height: 0,
-                pixels: Vec::new(),
+                image: OwnedGrey::new(0, 0, 0),
                 digits: Vec::new(),
                 tensors: Vec::new(),
                 shown: None,
@@ -302,11 +294,7 @@ impl Publisher {
         };
         frame.seq = self.seq;
         frame.time = SystemTime::now();
-        (frame.width, frame.height) = (grey.width(), grey.height());
-        frame.pixels.clear();
-        for y in 0..grey.height() {
-            frame.pixels.extend_from_slice(&grey.row(y)[..grey.width()]);
-        }
+        frame.image.copy_from(grey);
         frame.digits.clone_from(&result.digits);
         frame.tensors.clear();
         frame.tensors.extend(candidates.iter().map(|c| c.tensor.clone()));
@@ -415,7 +403,7 @@ mod tests {
         }
         let f = hub.latest().unwrap();
         assert_eq!(f.seq, 1, "10 frames in well under 200 ms publish once");
-        assert_eq!(f.pixels, [0, 1, 2, 4, 5, 6, 8, 9, 10]);
+        assert_eq!(f.image.data, [0, 1, 2, 4, 5, 6, 8, 9, 10]);
         assert_eq!(hub.counters.frames.load(Ordering::Relaxed), 10);
         let s = hub.status();
         assert_eq!((s.state, s.reading.as_deref(), s.fps), (State::Reading, Some("7"), 12.5));
@@ -439,12 +427,12 @@ mod tests {
         for _ in 0..20 {
             std::thread::sleep(Duration::from_millis(2));
             p.frame(grey, &result("7"), &[], ctx(None));
-            seen.insert(hub.latest().unwrap().pixels.as_ptr() as usize);
+            seen.insert(hub.latest().unwrap().image.data.as_ptr() as usize);
         }
         assert!(seen.len() <= RECENT_FRAMES, "{} distinct buffers for 20 frames", seen.len());
-        assert!(!seen.contains(&(held.pixels.as_ptr() as usize)), "a held frame is never overwritten");
+        assert!(!seen.contains(&(held.image.data.as_ptr() as usize)), "a held frame is never overwritten");
         assert_eq!(held.seq, 1);
-        assert_eq!(hub.latest().unwrap().pixels, pixels);
+        assert_eq!(hub.latest().unwrap().image.data, pixels);
     }
 
     #[test]
@@ -483,7 +471,7 @@ mod tests {
     #[test]
     fn jpeg_is_encoded_once_per_frame() {
         let hub = Hub::new();
-        let frame = LiveFrame { seq: 3, time: SystemTime::now(), width: 0, height: 0, pixels: vec![], digits: vec![], tensors: vec![], shown: None };
+        let frame = LiveFrame { seq: 3, time: SystemTime::now(), image: OwnedGrey::new(0, 0, 0), digits: vec![], tensors: vec![], shown: None };
         let mut calls = 0;
         for _ in 0..3 {
             let (seq, j) = hub.jpeg(&frame, |_| { calls += 1; Ok::<_, ()>(vec![1, 2]) }).unwrap();

@@ -14,7 +14,7 @@ use crate::display::{Canvas565, ShownDigit};
 
 /// The annotated view of `frame`, at most `max_width` wide (never upscaled), as a JPEG.
 pub fn annotated_jpeg(frame: &LiveFrame, max_width: u32, quality: u8) -> Result<Vec<u8>, String> {
-    let grey = frame.grey().filter(|g| !g.is_empty()).ok_or("no picture in this frame")?;
+    let grey = Some(frame.image.view()).filter(|g| !g.is_empty()).ok_or("no picture in this frame")?;
     let width = max_width.min(grey.width() as u32).max(1);
     let height = ((grey.height() as u64 * width as u64) / grey.width() as u64).max(1) as u32;
     let mut canvas = Canvas565::new(Size::new(width, height));
@@ -40,14 +40,15 @@ pub fn annotated_jpeg(frame: &LiveFrame, max_width: u32, quality: u8) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::frame::OwnedGrey;
     use crate::pipeline::RecognizedDigit;
     use crate::preprocess::BoundingBox;
     use std::time::SystemTime;
 
     fn frame(w: usize, h: usize) -> LiveFrame {
-        let pixels = (0..w * h).map(|i| (i % 251) as u8).collect();
+        let image = OwnedGrey { width: w, height: h, data: (0..w * h).map(|i| (i % 251) as u8).collect() };
         let digits = vec![RecognizedDigit { bbox: BoundingBox { x: 10, y: 10, w: 30, h: 40 }, row: 0, digit: 3, confidence: 0.97, accepted: true }];
-        LiveFrame { seq: 1, time: SystemTime::now(), width: w, height: h, pixels, digits, tensors: vec![], shown: Some("3".into()) }
+        LiveFrame { seq: 1, time: SystemTime::now(), image, digits, tensors: vec![], shown: Some("3".into()) }
     }
 
     #[test]
