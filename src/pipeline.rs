@@ -131,8 +131,9 @@ impl Pipeline {
         for (candidate, scores) in self.preprocessor.candidates().iter().zip(&self.scores) {
             let v = self.rule.judge(scores);
             if !v.accepted && log::log_enabled!(log::Level::Trace) {
+                let (digit, p) = scores.best_digit();
                 log::trace!(
-                    "rejected candidate at {:?}: top class {} p={:.3}, p(not a digit)={:.3}",
+                    "not accepted alone: candidate at {:?}: top class {} p={:.3}, p(not a digit)={:.3}, best digit {digit} p={p:.3}",
                     candidate.bbox,
                     v.class,
                     v.confidence,

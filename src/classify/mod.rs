@@ -37,6 +37,11 @@ impl ClassScores {
         best
     }
 
+    /// The most likely digit (0-9), leaving "not a digit" out, and its probability.
+    pub fn best_digit(&self) -> (usize, f32) {
+        ClassScores(std::array::from_fn(|i| if i == NOT_A_DIGIT { f32::MIN } else { self.0[i] })).best()
+    }
+
     /// Softmax of raw logits (after the classifier, so floats are fine here).
     pub fn from_logits(logits: &[f32; NUM_CLASSES]) -> Self {
         let max = logits.iter().copied().fold(f32::MIN, f32::max);
@@ -119,4 +124,19 @@ fn load_cpu(manifest: &Manifest) -> Result<Box<dyn Classifier>, ClassifyError> {
 #[cfg(not(feature = "cpu"))]
 fn load_cpu(_manifest: &Manifest) -> Result<Box<dyn Classifier>, ClassifyError> {
     Err(ClassifyError::Unavailable("cpu"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn best_digit_leaves_not_a_digit_out() {
+        let mut p = [0.01; NUM_CLASSES];
+        p[NOT_A_DIGIT] = 0.6;
+        p[1] = 0.3;
+        let scores = ClassScores(p);
+        assert_eq!(scores.best(), (NOT_A_DIGIT, 0.6));
+        assert_eq!(scores.best_digit(), (1, 0.3));
+    }
 }
