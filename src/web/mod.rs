@@ -8,6 +8,7 @@
 
 pub mod capture;
 pub mod hub;
+mod http;
 pub mod render;
 mod sched;
 mod server;

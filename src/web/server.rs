@@ -1,17 +1,16 @@
-//! The HTTP side: tiny_http (a small synchronous server) on one dispatcher thread; each live
-//! stream gets its own thread, capped at `max_clients`. Nothing here can stop the pipeline:
-//! handlers only read the hub, and every failure becomes an HTTP status or a log line.
+//! The endpoints: an accept thread and one low-priority thread per connection
+//! ([`super::http`]); live streams are capped at `max_clients`. Nothing here can stop the
+//! pipeline: handlers only read the hub, and every failure becomes an HTTP status or a log line.
 
 use std::io::Write;
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use tiny_http::{Header, Method, Request, Response, Server};
-
+use super::http::{self, Request, Serve};
 use super::capture;
 use super::hub::Hub;
 use super::render::annotated_jpeg;
@@ -36,7 +35,12 @@ struct Settings {
     jpeg_quality: u8,
     capture_dir: Option<PathBuf>,
     model_sha256: String,
+    /// Captures are taken one at a time (two at once would name the same folder).
+    capture_lock: Arc<Mutex<()>>,
 }
+
+/// Connections served at once besides the `max_clients` streams (page loads, status polls).
+const EXTRA_CONNECTIONS: usize = 16;
 
 /// How often a failed bind is retried (the USB-gadget interface may come up after digitd).
 const BIND_RETRY: Duration = Duration::from_secs(5);
@@ -44,8 +48,9 @@ const BIND_RETRY: Duration = Duration::from_secs(5);
 /// The running server; stops (and tells its streams to stop) when dropped.
 pub struct WebServer {
     hub: Arc<Hub>,
-    server: Arc<Mutex<Option<Arc<Server>>>>,
-    dispatcher: Option<JoinHandle<()>>,
+    /// Where the accept loop listens, once bound (to wake it on drop).
+    bound: Arc<Mutex<Option<SocketAddr>>>,
+    acceptor: Option<JoinHandle<()>>,
 }
 
 impl WebServer {
@@ -60,41 +65,54 @@ impl WebServer {
             jpeg_quality: cfg.jpeg_quality.get() as u8,
             capture_dir: cfg.capture_dir.clone(),
             model_sha256: model_sha256.to_string(),
+            capture_lock: Arc::new(Mutex::new(())),
         };
         let listen = cfg.listen;
-        let bind = move || Server::http(listen).map_err(|e| WebError::Bind { addr: listen, reason: e.to_string() });
-        let first = bind();
-        let bound = match &first {
-            Ok(s) => Ok(s.server_addr().to_ip().unwrap_or(listen)),
-            Err(e) => Err(WebError::Bind { addr: listen, reason: format!("{}; retrying every {} s", reason_of(e), BIND_RETRY.as_secs()) }),
+        let bind = move || {
+            let listener = TcpListener::bind(listen).map_err(|e| WebError::Bind { addr: listen, reason: e.to_string() })?;
+            let addr = listener.local_addr().unwrap_or(listen);
+            Ok::<_, WebError>((listener, addr))
         };
-        let slot: Arc<Mutex<Option<Arc<Server>>>> = Arc::new(Mutex::new(first.ok().map(Arc::new)));
-        let (s, h) = (slot.clone(), hub.clone());
-        let dispatcher = std::thread::Builder::new()
+        let mut first = Some(bind());
+        let bound_now = match first.as_ref() {
+            Some(Ok((_, addr))) => Ok(*addr),
+            Some(Err(e)) => Err(WebError::Bind { addr: listen, reason: format!("{}; retrying every {} s", reason_of(e), BIND_RETRY.as_secs()) }),
+            None => unreachable!("set just above"),
+        };
+        let bound = Arc::new(Mutex::new(bound_now.as_ref().ok().copied()));
+        let (b, h) = (bound.clone(), hub.clone());
+        let acceptor = std::thread::Builder::new()
             .name("web".into())
             .spawn(move || {
                 super::sched::lower_current_thread();
-                loop {
-                    let server = s.lock().unwrap_or_else(|e| e.into_inner()).clone();
-                    if let Some(server) = server {
-                        return dispatch(&server, &h, &settings);
+                let listener = loop {
+                    match first.take().unwrap_or_else(bind) {
+                        Ok((listener, addr)) => {
+                            if b.lock().unwrap_or_else(|e| e.into_inner()).replace(addr).is_none() {
+                                log::info!("web view on http://{addr}/ (bound after retrying)");
+                            }
+                            break listener;
+                        }
+                        Err(e) => log::debug!("{e}"),
                     }
                     // Wait for the next try, or for the daemon to stop.
                     if h.wait_closed(BIND_RETRY) {
                         return;
                     }
-                    match bind() {
-                        Ok(server) => {
-                            let addr = server.server_addr().to_ip().unwrap_or(listen);
-                            log::info!("web view on http://{addr}/ (bound after retrying)");
-                            *s.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(server));
-                        }
-                        Err(e) => log::debug!("{e}"),
-                    }
-                }
+                };
+                let handler_hub = h.clone();
+                http::serve(
+                    listener,
+                    Serve {
+                        max_connections: settings.max_clients + EXTRA_CONNECTIONS,
+                        handler: move |request| handle(request, &handler_hub, &settings),
+                        closed: move || h.is_closed(),
+                        on_thread_start: super::sched::lower_current_thread,
+                    },
+                );
             })
             .map_err(|e| WebError::Bind { addr: listen, reason: format!("cannot start the server thread: {e}") })?;
-        Ok((WebServer { hub, server: slot, dispatcher: Some(dispatcher) }, bound))
+        Ok((WebServer { hub, bound, acceptor: Some(acceptor) }, bound_now))
     }
 
     pub fn hub(&self) -> &Arc<Hub> { &self.hub }
@@ -109,26 +127,17 @@ fn reason_of(e: &WebError) -> &str {
 impl Drop for WebServer {
     fn drop(&mut self) {
         self.hub.close();
-        if let Some(server) = self.server.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
-            server.unblock();
+        if let Some(addr) = *self.bound.lock().unwrap_or_else(|e| e.into_inner()) {
+            http::wake(addr);
         }
-        if let Some(t) = self.dispatcher.take() {
+        if let Some(t) = self.acceptor.take() {
             let _ = t.join();
         }
     }
 }
 
-fn dispatch(server: &Server, hub: &Arc<Hub>, settings: &Settings) {
-    for request in server.incoming_requests() {
-        if hub.is_closed() {
-            break;
-        }
-        handle(request, hub, settings);
-    }
-}
-
 /// Splits `/path?query` and finds `name=` in the query (percent-decoded).
-fn query_param<'a>(url: &'a str, name: &str) -> Option<String> {
+fn query_param(url: &str, name: &str) -> Option<String> {
     let query = url.split_once('?')?.1;
     query.split('&').find_map(|kv| {
         let (k, v) = kv.split_once('=')?;
@@ -165,29 +174,19 @@ fn same_secret(a: &[u8], b: &[u8]) -> bool {
 }
 
 fn authorised(request: &Request, token: &str) -> bool {
-    let header = request
-        .headers()
-        .iter()
-        .find(|h| h.field.equiv("Authorization"))
-        .and_then(|h| h.value.as_str().strip_prefix("Bearer ").map(str::trim).map(str::to_string));
+    let header = request.header("Authorization").and_then(|v| v.strip_prefix("Bearer ")).map(|v| v.trim().to_string());
     let given = header.or_else(|| query_param(request.url(), "token"));
     given.is_some_and(|g| same_secret(g.as_bytes(), token.as_bytes()))
 }
 
-fn header(name: &str, value: &str) -> Header {
-    // Names and values here are ASCII literals or ASCII we formatted ourselves.
-    Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("ASCII header")
-}
-
 fn respond(request: Request, hub: &Hub, code: u16, content_type: &str, body: Vec<u8>) {
     hub.count_response(code);
-    let response = Response::from_data(body)
-        .with_status_code(code)
-        .with_header(header("Content-Type", content_type))
-        .with_header(header("Cache-Control", "no-store"));
-    let response = if code == 401 { response.with_header(header("WWW-Authenticate", "Bearer")) } else { response };
+    let mut headers = vec![("Content-Type", content_type), ("Cache-Control", "no-store")];
+    if code == 401 {
+        headers.push(("WWW-Authenticate", "Bearer"));
+    }
     // The client may have gone; nothing to do about it.
-    let _ = request.respond(response);
+    let _ = request.respond(code, &headers, &body);
 }
 
 fn error(request: Request, hub: &Hub, code: u16, message: &str) {
@@ -202,21 +201,21 @@ fn handle(request: Request, hub: &Arc<Hub>, settings: &Settings) {
         }
     }
     let path = request.url().split('?').next().unwrap_or("").to_string();
-    let method = request.method().clone();
-    match (path.as_str(), &method) {
-        ("/", Method::Get) | ("/index.html", Method::Get) => respond(request, hub, 200, "text/html; charset=utf-8", PAGE.as_bytes().to_vec()),
-        ("/api/status", Method::Get) => {
+    let method = request.method().to_string();
+    match (path.as_str(), method.as_str()) {
+        ("/", "GET") | ("/index.html", "GET") => respond(request, hub, 200, "text/html; charset=utf-8", PAGE.as_bytes().to_vec()),
+        ("/api/status", "GET") => {
             let status = Status::gather(hub, settings.max_clients, settings.capture_dir.is_some());
             match serde_json::to_vec(&status) {
                 Ok(body) => respond(request, hub, 200, "application/json", body),
                 Err(e) => error(request, hub, 500, &format!("status: {e}")),
             }
         }
-        ("/metrics", Method::Get) => {
+        ("/metrics", "GET") => {
             let status = Status::gather(hub, settings.max_clients, settings.capture_dir.is_some());
             respond(request, hub, 200, "text/plain; version=0.0.4; charset=utf-8", metrics(&status, hub).into_bytes())
         }
-        ("/snapshot.jpg", Method::Get) => {
+        ("/snapshot.jpg", "GET") => {
             let frame = hub.latest().or_else(|| hub.wait_frame_after(0, SNAPSHOT_WAIT));
             let Some(frame) = frame else { return error(request, hub, 503, "no frame yet") };
             match hub.jpeg(&frame, |f| annotated_jpeg(f, settings.view_width, settings.jpeg_quality)) {
@@ -224,26 +223,20 @@ fn handle(request: Request, hub: &Arc<Hub>, settings: &Settings) {
                 Err(e) => error(request, hub, 500, &e),
             }
         }
-        ("/stream.mjpg", Method::Get) => match hub.join_stream(settings.max_clients) {
-            Some(slot) => {
+        ("/stream.mjpg", "GET") => match hub.join_stream(settings.max_clients) {
+            Some(_slot) => {
                 hub.count_response(200);
-                let (hub, settings) = (hub.clone(), settings.clone());
-                let spawned = std::thread::Builder::new().name("web-stream".into()).spawn(move || {
-                    super::sched::lower_current_thread();
-                    let _slot = slot;
-                    stream(request, &hub, &settings);
-                });
-                if let Err(e) = spawned {
-                    log::warn!("web: cannot start a stream thread: {e}");
-                }
+                // This connection's thread streams until the client goes or the daemon stops.
+                stream(request, hub, settings);
             }
             None => error(request, hub, 503, &format!("all {} live-view slots are in use", settings.max_clients)),
         },
-        ("/api/capture", Method::Post) => match &settings.capture_dir {
+        ("/api/capture", "POST") => match &settings.capture_dir {
             None => error(request, hub, 403, "capture is off (set web.capture_dir or run with --capture-dir)"),
             Some(dir) => match hub.latest() {
                 None => error(request, hub, 503, "no frame yet"),
                 Some(frame) => {
+                    let _one_at_a_time = settings.capture_lock.lock().unwrap_or_else(|e| e.into_inner());
                     let classifier = hub.status().classifier;
                     match capture::save(dir, &frame, &settings.model_sha256, &classifier) {
                         Ok(receipt) => {
@@ -270,7 +263,7 @@ fn handle(request: Request, hub: &Arc<Hub>, settings: &Settings) {
 /// MJPEG (`multipart/x-mixed-replace`): each new frame as one part, until the client goes or
 /// the daemon stops. A client slower than the stream just gets the newest frame each time.
 fn stream(request: Request, hub: &Hub, settings: &Settings) {
-    let mut out = request.into_writer();
+    let mut out = std::io::BufWriter::with_capacity(16 * 1024, request.into_stream());
     let head = format!(
         "HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace; boundary={BOUNDARY}\r\n\
          Cache-Control: no-store\r\nConnection: close\r\n\r\n"
@@ -295,7 +288,7 @@ fn stream(request: Request, hub: &Hub, settings: &Settings) {
         let part = format!("--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\n\r\n", jpeg.len());
         let sent = out.write_all(part.as_bytes()).and_then(|()| out.write_all(&jpeg)).and_then(|()| out.write_all(b"\r\n")).and_then(|()| out.flush());
         if sent.is_err() {
-            return; // the client went away
+            return; // the client went away, or stalled past the write timeout
         }
         hub.counters.stream_frames_sent.fetch_add(1, Ordering::Relaxed);
     }
