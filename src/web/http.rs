@@ -147,15 +147,15 @@ fn read_request(mut stream: TcpStream) -> Option<Request> {
     }
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut parsed = httparse::Request::new(&mut headers);
-    match parsed.parse(&head) {
-        Ok(httparse::Status::Complete(_)) => {}
-        Ok(httparse::Status::Partial) | Err(_) => {
-            let unsupported_version = matches!(parsed.parse(&head), Err(httparse::Error::Version));
-            let (code, text): (u16, &[u8]) =
-                if unsupported_version { (505, b"only HTTP/1.0 and 1.1\n") } else { (400, b"malformed request\n") };
-            let _ = respond_on(stream, code, &[("Content-Type", "text/plain")], text);
-            return None;
-        }
+    // The head ends in a blank line, so anything but Complete is a malformed request.
+    let outcome = parsed.parse(&head);
+    if !matches!(outcome, Ok(httparse::Status::Complete(_))) {
+        let (code, text): (u16, &[u8]) = match outcome {
+            Err(httparse::Error::Version) => (505, b"only HTTP/1.0 and 1.1\n"),
+            _ => (400, b"malformed request\n"),
+        };
+        let _ = respond_on(stream, code, &[("Content-Type", "text/plain")], text);
+        return None;
     }
     let (Some(method), Some(url)) = (parsed.method, parsed.path) else {
         let _ = respond_on(stream, 400, &[("Content-Type", "text/plain")], b"malformed request\n");
