@@ -100,6 +100,10 @@ impl WebServer {
                         return;
                     }
                 };
+                // A stop between the bind and here found no address to wake: see it now.
+                if h.is_closed() {
+                    return;
+                }
                 let handler_hub = h.clone();
                 http::serve(
                     listener,
