@@ -13,7 +13,7 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Largest request head (request line and headers) read; longer ones get 431.
 const MAX_HEAD: usize = 16 * 1024;
@@ -90,12 +90,15 @@ where
         let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
         let taken = active.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < serve.max_connections).then_some(n + 1));
         if taken.is_err() {
-            let _ = respond_on(stream, 503, &[("Content-Type", "text/plain")], b"too many connections\n");
+            // Answered from the accept loop itself, so without lingering: nothing may hold it up.
+            let mut stream = stream;
+            let _ = write_response(&mut stream, 503, &[("Content-Type", "text/plain")], b"too many connections\n");
             continue;
         }
-        let (handler, active, start) = (handler.clone(), active.clone(), serve.on_thread_start);
+        // The guard exists before the thread: a failed spawn drops it and gives the slot back.
+        let (handler, slot, start) = (handler.clone(), Release(active.clone()), serve.on_thread_start);
         let spawned = std::thread::Builder::new().name("web-conn".into()).spawn(move || {
-            let _slot = Release(active);
+            let _slot = slot;
             start();
             if let Some(request) = read_request(stream) {
                 handler(request);
@@ -173,6 +176,12 @@ fn read_request(mut stream: TcpStream) -> Option<Request> {
 fn find_blank_line(bytes: &[u8]) -> Option<usize> { bytes.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4) }
 
 fn respond_on(mut stream: TcpStream, code: u16, headers: &[(&str, &str)], body: &[u8]) -> io::Result<()> {
+    write_response(&mut stream, code, headers, body)?;
+    linger_close(stream);
+    Ok(())
+}
+
+fn write_response(stream: &mut TcpStream, code: u16, headers: &[(&str, &str)], body: &[u8]) -> io::Result<()> {
     let mut head = format!("HTTP/1.1 {code} {}\r\n", reason(code));
     for (name, value) in headers {
         head.push_str(&format!("{name}: {value}\r\n"));
@@ -180,21 +189,19 @@ fn respond_on(mut stream: TcpStream, code: u16, headers: &[(&str, &str)], body: 
     head.push_str(&format!("Content-Length: {}\r\nConnection: close\r\n\r\n", body.len()));
     stream.write_all(head.as_bytes())?;
     stream.write_all(body)?;
-    stream.flush()?;
-    linger_close(stream);
-    Ok(())
+    stream.flush()
 }
 
-/// Closes our side, then drops what the client still sends for a moment (see [`LINGER`]).
+/// Closes our side, then drops what the client still sends for at most [`LINGER`] in all.
 fn linger_close(mut stream: TcpStream) {
     let _ = stream.shutdown(Shutdown::Write);
-    let _ = stream.set_read_timeout(Some(LINGER));
+    let deadline = Instant::now() + LINGER;
     let mut sink = [0u8; 4096];
-    let mut left = 256 * 1024;
-    while left > 0 {
+    while let Some(left) = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) {
+        let _ = stream.set_read_timeout(Some(left));
         match stream.read(&mut sink) {
             Ok(0) | Err(_) => break,
-            Ok(n) => left -= n.min(left),
+            Ok(_) => {}
         }
     }
 }
