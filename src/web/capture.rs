@@ -63,7 +63,7 @@ pub struct Receipt {
 
 /// Saves `frame` into a new folder under `dir`.
 pub fn save(dir: &Path, frame: &LiveFrame, model_sha256: &str, classifier: &str) -> Result<Receipt, String> {
-    let grey = Some(frame.image.view()).filter(|g| !g.is_empty()).ok_or("no frame to capture yet")?;
+    let grey = frame.picture().ok_or("no frame to capture yet")?;
     let since_epoch = frame.time.duration_since(UNIX_EPOCH).unwrap_or_default();
     let id = format!("{}-{:06}", compact_utc(since_epoch.as_secs()), frame.seq);
     let fail = |what: &str, e: &dyn std::fmt::Display| format!("capture {id}: {what}: {e}");

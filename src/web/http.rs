@@ -144,25 +144,16 @@ fn read_request(mut stream: TcpStream) -> Option<Request> {
             break;
         }
         if head.len() > MAX_HEAD {
-            let _ = respond_on(stream, 431, &[("Content-Type", "text/plain")], b"request head too large\n");
-            return None;
+            return reject(stream, 431, "request head too large");
         }
     }
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut parsed = httparse::Request::new(&mut headers);
     // The head ends in a blank line, so anything but Complete is a malformed request.
-    let outcome = parsed.parse(&head);
-    if !matches!(outcome, Ok(httparse::Status::Complete(_))) {
-        let (code, text): (u16, &[u8]) = match outcome {
-            Err(httparse::Error::Version) => (505, b"only HTTP/1.0 and 1.1\n"),
-            _ => (400, b"malformed request\n"),
-        };
-        let _ = respond_on(stream, code, &[("Content-Type", "text/plain")], text);
-        return None;
-    }
-    let (Some(method), Some(url)) = (parsed.method, parsed.path) else {
-        let _ = respond_on(stream, 400, &[("Content-Type", "text/plain")], b"malformed request\n");
-        return None;
+    let (method, url) = match (parsed.parse(&head), parsed.method, parsed.path) {
+        (Ok(httparse::Status::Complete(_)), Some(method), Some(url)) => (method, url),
+        (Err(httparse::Error::Version), ..) => return reject(stream, 505, "only HTTP/1.0 and 1.1"),
+        _ => return reject(stream, 400, "malformed request"),
     };
     let headers = parsed
         .headers
@@ -170,6 +161,12 @@ fn read_request(mut stream: TcpStream) -> Option<Request> {
         .filter_map(|h| Some((h.name.to_string(), std::str::from_utf8(h.value).ok()?.trim().to_string())))
         .collect();
     Some(Request { method: method.to_string(), url: url.to_string(), headers, stream })
+}
+
+/// Answers a request that goes no further with `code` and a line of text.
+fn reject(stream: TcpStream, code: u16, text: &str) -> Option<Request> {
+    let _ = respond_on(stream, code, &[("Content-Type", "text/plain")], format!("{text}\n").as_bytes());
+    None
 }
 
 /// Offset just past the first "\r\n\r\n" in `bytes`.
@@ -229,14 +226,29 @@ mod tests {
     use std::sync::atomic::AtomicBool;
     use std::sync::Mutex;
 
+    struct EchoServer {
+        addr: SocketAddr,
+        closed: Arc<AtomicBool>,
+        thread: std::thread::JoinHandle<()>,
+    }
+
+    impl EchoServer {
+        /// Ends the accept loop the way `WebServer` does: mark closed, wake, join.
+        fn stop(self) {
+            self.closed.store(true, Ordering::Release);
+            wake(self.addr);
+            self.thread.join().unwrap();
+        }
+    }
+
     /// A server on a free loopback port whose handler echoes method, url and a header.
-    fn echo_server(max_connections: usize) -> (SocketAddr, Arc<AtomicBool>, std::thread::JoinHandle<()>) {
+    fn echo_server(max_connections: usize) -> EchoServer {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let closed = Arc::new(AtomicBool::new(false));
         let c = closed.clone();
         let hold = Arc::new(Mutex::new(()));
-        let t = std::thread::spawn(move || {
+        let thread = std::thread::spawn(move || {
             serve(
                 listener,
                 Serve {
@@ -255,7 +267,7 @@ mod tests {
                 },
             )
         });
-        (addr, closed, t)
+        EchoServer { addr, closed, thread }
     }
 
     fn exchange(addr: SocketAddr, raw: &[u8]) -> String {
@@ -269,7 +281,8 @@ mod tests {
 
     #[test]
     fn parses_requests_and_closes_each_connection() {
-        let (addr, closed, t) = echo_server(8);
+        let server = echo_server(8);
+        let addr = server.addr;
         let r = exchange(addr, b"GET /api/status?x=1 HTTP/1.1\r\nHost: a\r\nX-Test:  yes \r\n\r\n");
         assert!(r.starts_with("HTTP/1.1 200 OK\r\n"), "{r}");
         assert!(r.contains("Connection: close\r\n") && r.contains("Content-Length: 23\r\n"), "{r}");
@@ -283,14 +296,13 @@ mod tests {
         let mut out = String::new();
         s.read_to_string(&mut out).unwrap();
         assert!(out.ends_with("POST /a -"), "{out}");
-        closed.store(true, Ordering::Release);
-        wake(addr);
-        t.join().unwrap();
+        server.stop();
     }
 
     #[test]
     fn bad_heads_get_4xx_or_505() {
-        let (addr, closed, t) = echo_server(8);
+        let server = echo_server(8);
+        let addr = server.addr;
         assert!(exchange(addr, b"\x00\x01garbage\r\n\r\n").starts_with("HTTP/1.1 400 "));
         assert!(exchange(addr, b"GET\r\n\r\n").starts_with("HTTP/1.1 400 "));
         assert!(exchange(addr, b"GET / HTTP/9.9\r\n\r\n").starts_with("HTTP/1.1 505 "));
@@ -301,14 +313,13 @@ mod tests {
         // A client that sends half a head and goes: nothing to answer, the server goes on.
         drop(TcpStream::connect(addr).unwrap().write_all(b"GET /x"));
         assert!(exchange(addr, b"GET /ok HTTP/1.1\r\n\r\n").ends_with("GET /ok -"));
-        closed.store(true, Ordering::Release);
-        wake(addr);
-        t.join().unwrap();
+        server.stop();
     }
 
     #[test]
     fn a_burst_of_connections_is_served_and_the_cap_answers_503() {
-        let (addr, closed, t) = echo_server(3);
+        let server = echo_server(3);
+        let addr = server.addr;
         // Three connections hold every slot: the fourth is turned away at once, not queued.
         let holders: Vec<_> = (0..3).map(|_| std::thread::spawn(move || exchange(addr, b"GET /hold HTTP/1.1\r\n\r\n"))).collect();
         std::thread::sleep(Duration::from_millis(150));
@@ -316,18 +327,16 @@ mod tests {
         for h in holders {
             assert!(h.join().unwrap().ends_with("GET /hold -"));
         }
-        // Slots come back; 20 connections at once (the burst that stalled tiny_http) all get
-        // answers once there is room for them.
-        let (addr2, closed2, t2) = echo_server(32);
-        let burst: Vec<_> = (0..20).map(|i| std::thread::spawn(move || exchange(addr2, format!("GET /{i} HTTP/1.1\r\n\r\n").as_bytes()))).collect();
+        // The slots come back once those connections end.
+        assert!(exchange(addr, b"GET /again HTTP/1.1\r\n\r\n").ends_with("GET /again -"));
+        server.stop();
+        // 20 connections at once (the burst that stalled tiny_http) all get answers.
+        let server = echo_server(32);
+        let addr = server.addr;
+        let burst: Vec<_> = (0..20).map(|i| std::thread::spawn(move || exchange(addr, format!("GET /{i} HTTP/1.1\r\n\r\n").as_bytes()))).collect();
         for (i, h) in burst.into_iter().enumerate() {
             assert!(h.join().unwrap().ends_with(&format!("GET /{i} -")));
         }
-        for (c, a) in [(&closed, addr), (&closed2, addr2)] {
-            c.store(true, Ordering::Release);
-            wake(a);
-        }
-        t.join().unwrap();
-        t2.join().unwrap();
+        server.stop();
     }
 }

@@ -30,6 +30,11 @@ pub struct LiveFrame {
     pub shown: Option<String>,
 }
 
+impl LiveFrame {
+    /// The camera picture, if this frame has one (not 0x0).
+    pub fn picture(&self) -> Option<GreyImage<'_>> { Some(self.image.view()).filter(|g| !g.is_empty()) }
+}
+
 /// What the reader is doing.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -14,7 +14,7 @@ use crate::display::{Canvas565, ShownDigit};
 
 /// The annotated view of `frame`, at most `max_width` wide (never upscaled), as a JPEG.
 pub fn annotated_jpeg(frame: &LiveFrame, max_width: u32, quality: u8) -> Result<Vec<u8>, String> {
-    let grey = Some(frame.image.view()).filter(|g| !g.is_empty()).ok_or("no picture in this frame")?;
+    let grey = frame.picture().ok_or("no picture in this frame")?;
     let width = max_width.min(grey.width() as u32).max(1);
     let height = ((grey.height() as u64 * width as u64) / grey.width() as u64).max(1) as u32;
     let mut canvas = Canvas565::new(Size::new(width, height));

@@ -17,26 +17,30 @@ pub fn lower_current_thread() {
 
 #[cfg(test)]
 mod tests {
+    /// The calling thread's kernel id.
+    fn own_tid() -> String {
+        let me = std::fs::read_link("/proc/thread-self").unwrap();
+        me.file_name().unwrap().to_str().unwrap().to_string()
+    }
+
+    /// Nice value of one of this process's threads: field 19 of its stat, counted after the
+    /// ")" that ends the command name.
+    fn nice(tid: &str) -> i64 {
+        let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).unwrap();
+        stat.rsplit(')').next().unwrap().split_whitespace().nth(16).unwrap().parse().unwrap()
+    }
+
     #[test]
     fn lowers_only_the_calling_thread() {
-        let nice = |tid: &str| -> i64 {
-            let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).unwrap();
-            // Field 19 (nice), counted after the ")" that ends the command name.
-            stat.rsplit(')').next().unwrap().split_whitespace().nth(16).unwrap().parse().unwrap()
-        };
-        let own = std::fs::read_link("/proc/thread-self").unwrap();
-        let own_tid = own.file_name().unwrap().to_str().unwrap().to_string();
-        let before = nice(&own_tid);
+        let caller = own_tid();
+        let before = nice(&caller);
         let lowered = std::thread::spawn(|| {
             super::lower_current_thread();
-            let me = std::fs::read_link("/proc/thread-self").unwrap();
-            let tid = me.file_name().unwrap().to_str().unwrap().to_string();
-            let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).unwrap();
-            stat.rsplit(')').next().unwrap().split_whitespace().nth(16).unwrap().parse::<i64>().unwrap()
+            nice(&own_tid())
         })
         .join()
         .unwrap();
         assert_eq!(lowered, super::WEB_NICE as i64);
-        assert_eq!(nice(&own_tid), before, "the caller's own priority is unchanged");
+        assert_eq!(nice(&caller), before, "the caller's own priority is unchanged");
     }
 }

@@ -73,12 +73,13 @@ impl WebServer {
             let addr = listener.local_addr().unwrap_or(listen);
             Ok::<_, WebError>((listener, addr))
         };
-        let mut first = Some(bind());
-        let bound_now = match first.as_ref() {
-            Some(Ok((_, addr))) => Ok(*addr),
-            Some(Err(e)) => Err(WebError::Bind { addr: listen, reason: format!("{}; retrying every {} s", reason_of(e), BIND_RETRY.as_secs()) }),
-            None => unreachable!("set just above"),
+        let first = bind();
+        let bound_now = match &first {
+            Ok((_, addr)) => Ok(*addr),
+            Err(e) => Err(WebError::Bind { addr: listen, reason: format!("{}; retrying every {} s", reason_of(e), BIND_RETRY.as_secs()) }),
         };
+        // The accept thread uses the first bind, then retries with fresh ones.
+        let mut first = Some(first);
         let bound = Arc::new(Mutex::new(bound_now.as_ref().ok().copied()));
         let (b, h) = (bound.clone(), hub.clone());
         let acceptor = std::thread::Builder::new()
