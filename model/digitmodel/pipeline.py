@@ -32,7 +32,7 @@ PROFILES = {
     # The shipped artifacts come from "full" (fits 45 min on 2 CPU cores).
     "full": dict(camera_variants=10000, neg_train=10000, neg_val=2000, neg_test=4000,
                  crop_text_pages=6000, crop_blank_pages=4000, crop_val_pages=600,
-                 teacher_epochs=6, student_epochs=16, samples_per_epoch=50000,
+                 teacher_epochs=6, student_epochs=24, samples_per_epoch=50000,
                  sparsities=[0.3, 0.5, 0.7, 0.9], prune_ft_samples=15000,
                  keep_ratios=[0.75], channel_ft_epochs=4, qat_samples=20000,
                  calib_per_class=20, golden_per_class=6, golden_negatives=12),
@@ -46,6 +46,10 @@ PROFILES = {
 }
 
 SEED = 20261128
+# Students keep a moving average of their weights (time constant ~1 000 steps, ~5 epochs): on
+# the full profile it led the raw weights on validation through the middle of training by up to
+# 0.3 points and ended level with them (24 epochs: 99.27 vs 99.24 % val).
+STUDENT_EMA = 0.999
 
 
 def seed_everything(seed: int) -> None:
@@ -239,9 +243,12 @@ def main(argv=None) -> int:
 
     def trained(name, make, cfg: TrainConfig, teacher=None, start=None, hook=None):
         key = {"cfg": {k: v for k, v in asdict(cfg).items() if k != "history"}, "P": P, "seed": SEED,
-               "teacher": name != "teacher" and teacher is not None, "start": start, "data": data_key, "v": 2}
+               "teacher": name != "teacher" and teacher is not None, "start": start, "data": data_key, "v": 3}
 
         def fn():
+            # Seeded here, not by whatever ran before: a stage trained after cache hits starts
+            # from the same weights as in a run that trained every stage.
+            torch.manual_seed(cfg.seed)
             m = make()
             train(m, train_set, cfg, val_set, teacher=teacher, desc=name, step_hook=hook)
             return m, cfg.history
@@ -256,10 +263,11 @@ def main(argv=None) -> int:
         teacher, histories["teacher"] = trained("teacher", nets.teacher, TrainConfig(epochs=P["teacher_epochs"], samples_per_epoch=spe, seed=SEED + 10))
         results["teacher"] = float_metrics(teacher, D)
     with stage("student (plain)"):
-        plain, histories["student_plain"] = trained("student_plain", nets.student, TrainConfig(epochs=P["student_epochs"], samples_per_epoch=spe, seed=SEED + 11))
+        plain, histories["student_plain"] = trained("student_plain", nets.student, TrainConfig(epochs=P["student_epochs"], samples_per_epoch=spe, seed=SEED + 11, ema_decay=STUDENT_EMA))
         results["student_plain"] = float_metrics(plain, D)
     with stage("student (distilled)"):
-        kd_cfg = TrainConfig(epochs=P["student_epochs"], samples_per_epoch=spe, seed=SEED + 12, kd_alpha=0.7, label_smoothing=0.0)
+        kd_cfg = TrainConfig(epochs=P["student_epochs"], samples_per_epoch=spe, seed=SEED + 12, kd_alpha=0.7, label_smoothing=0.0,
+                             ema_decay=STUDENT_EMA)
         student, histories["student_kd"] = trained("student_kd", nets.student, kd_cfg, teacher=teacher)
         results["student_kd"] = float_metrics(student, D)
 

@@ -44,6 +44,7 @@ class TrainConfig:
     kd_alpha: float = 0.0  # weight of the soft-target loss (0 = plain training)
     kd_temperature: float = 4.0
     optimizer: str = "sgd"  # "sgd" (nesterov) or "adamw"
+    ema_decay: float = 0.0  # > 0: validate and keep an exponential moving average of the weights
     seed: int = 0
     history: list = field(default_factory=list)
 
@@ -64,6 +65,39 @@ def predict_logits(model: torch.nn.Module, images_u8: np.ndarray, batch: int = 2
 
 def accuracy(model: torch.nn.Module, images_u8: np.ndarray, labels: np.ndarray) -> float:
     return float((predict_logits(model, images_u8).argmax(1) == labels).mean())
+
+
+@torch.no_grad()
+def update_ema(ema: torch.nn.Module, model: torch.nn.Module, step: int, decay: float) -> None:
+    """Weights only: averaged BN statistics do not match averaged weights (see `recalibrate_bn`).
+    The decay ramps up over the first steps so the random start is soon forgotten."""
+    d = min(decay, (1 + step) / (10 + step))
+    for e, m in zip(ema.parameters(), model.parameters()):
+        e.mul_(d).add_(m.detach(), alpha=1 - d)
+
+
+@torch.no_grad()
+def recalibrate_bn(model: torch.nn.Module, data: TrainSet, cfg: "TrainConfig", batches: int = 40) -> None:
+    """Recomputes the BN statistics of averaged weights on training batches (as SWA does):
+    statistics kept from the raw weights would not match them."""
+    g = torch.Generator().manual_seed(cfg.seed + 1)
+    rng = np.random.default_rng(cfg.seed + 1)
+    bns = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    momenta = [bn.momentum for bn in bns]
+    for bn in bns:
+        bn.reset_running_stats()
+        bn.momentum = None  # a plain average over the batches
+    model.train()
+    dev = next(model.parameters()).device
+    for _ in range(batches):
+        idx = rng.integers(0, len(data), cfg.batch)
+        x = to_float(data.images[idx])
+        n_clean = int(cfg.batch * cfg.clean_fraction)
+        x = torch.cat([x[:n_clean], augment(x[n_clean:], g, cfg.aug_strength)])
+        model(x.to(dev).contiguous(memory_format=torch.channels_last))
+    for bn, m in zip(bns, momenta):
+        bn.momentum = m
+    model.eval()
 
 
 def train(model: torch.nn.Module, data: TrainSet, cfg: TrainConfig, val: TrainSet | None = None,
@@ -88,6 +122,10 @@ def train(model: torch.nn.Module, data: TrainSet, cfg: TrainConfig, val: TrainSe
         teacher.eval()
     labels_t = torch.from_numpy(data.labels.astype(np.int64))
     best, best_acc = copy.deepcopy(model.state_dict()), -1.0
+    # The weight average smooths the last, noisy SGD steps of a short schedule; its BN
+    # statistics are recomputed at each epoch's end.
+    ema = copy.deepcopy(model).eval() if cfg.ema_decay > 0 else None
+    step = 0
     for epoch in range(cfg.epochs):
         model.train()
         bar = tqdm(range(steps_per_epoch), desc=f"{desc} epoch {epoch + 1}/{cfg.epochs}", unit="step", leave=False)
@@ -114,17 +152,28 @@ def train(model: torch.nn.Module, data: TrainSet, cfg: TrainConfig, val: TrainSe
             sched.step()
             if step_hook is not None:
                 step_hook(model)
+            if ema is not None:
+                update_ema(ema, model, step, cfg.ema_decay)
+            step += 1
             loss_sum += loss.item()
             bar.set_postfix(loss=f"{loss.item():.3f}")
         rec = {"epoch": epoch + 1, "loss": loss_sum / max(steps_per_epoch, 1)}
+        if ema is not None:
+            recalibrate_bn(ema, data, cfg)
         if val is not None:
-            rec["val_acc"] = accuracy(model, val.images, val.labels)
+            scored = ema if ema is not None else model
+            if ema is not None:
+                rec["raw_val_acc"] = accuracy(model, val.images, val.labels)
+            rec["val_acc"] = accuracy(scored, val.images, val.labels)
             if rec["val_acc"] >= best_acc:
-                best_acc, best = rec["val_acc"], copy.deepcopy(model.state_dict())
+                best_acc, best = rec["val_acc"], copy.deepcopy(scored.state_dict())
         cfg.history.append(rec)
-        tqdm.write(f"  {desc} epoch {epoch + 1}: loss {rec['loss']:.4f}" + (f", val acc {rec['val_acc'] * 100:.2f} %" if val is not None else ""))
+        tqdm.write(f"  {desc} epoch {epoch + 1}: loss {rec['loss']:.4f}" + (f", val acc {rec['val_acc'] * 100:.2f} %" if val is not None else "")
+                   + (f" (raw weights {rec['raw_val_acc'] * 100:.2f} %)" if "raw_val_acc" in rec else ""))
     if val is not None:
         model.load_state_dict(best)
+    elif ema is not None:
+        model.load_state_dict(ema.state_dict())
     if teacher is not None:
         teacher.cpu()
     return model.to("cpu", memory_format=torch.contiguous_format)
