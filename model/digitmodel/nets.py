@@ -11,7 +11,10 @@ from torch import nn
 
 NUM_CLASSES = 11
 STUDENT_WIDTHS = (16, 24, 32, 48, 56)
-TEACHER_WIDTHS = (32, 64, 96, 128, 128)
+# About 4x the student's MACs. Within the 45-minute budget the teacher gets few epochs: the
+# earlier, wider teacher (22 M MACs) reached 99.1 % validation in 6, below the student's 99.27 %,
+# and its forward pass, run on every batch, nearly doubled the distilled student's training time.
+TEACHER_WIDTHS = (32, 48, 64, 96, 112)
 STRIDES = (1, 2, 1, 2, 2)  # 28 -> 28 -> 14 -> 14 -> 7 -> 4
 
 

@@ -242,7 +242,7 @@ def main(argv=None) -> int:
     spe = P["samples_per_epoch"]
 
     def trained(name, make, cfg: TrainConfig, teacher=None, start=None, hook=None):
-        key = {"cfg": {k: v for k, v in asdict(cfg).items() if k != "history"}, "P": P, "seed": SEED,
+        key = {"cfg": {k: v for k, v in asdict(cfg).items() if k != "history"}, "P": P, "seed": SEED, "arch": str(make()),
                "teacher": name != "teacher" and teacher is not None, "start": start, "data": data_key, "v": 3}
 
         def fn():

@@ -181,7 +181,7 @@ def write_all(out: Path, S: dict, histories: dict, chosen: dict, D: dict, qparam
         "",
         f"Base for pruning, QAT and shipping: the better student on validation, here {base_label}.",
         "Distillation helps only when the teacher knows more than the student learns alone; within this",
-        "run's time budget the teacher is trained for fewer epochs than the students (it costs 7x the",
+        f"run's time budget the teacher is trained for fewer epochs than the students (it costs {R['teacher']['macs'] / R['student_plain']['macs']:.1f}x the",
         "MACs), so compare the teacher's validation accuracy with the plain student's before reading",
         "the distillation row as a gain or a loss.",
         "",

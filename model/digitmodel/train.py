@@ -108,7 +108,7 @@ def train(model: torch.nn.Module, data: TrainSet, cfg: TrainConfig, val: TrainSe
     # channels_last runs the small convolutions ~20 % faster on the CPU (oneDNN).
     model.to(DEVICE, memory_format=torch.channels_last)
     if teacher is not None:
-        teacher.to(DEVICE)
+        teacher.to(DEVICE, memory_format=torch.channels_last)  # its forward pass runs every step
     g = torch.Generator().manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     steps_per_epoch = cfg.samples_per_epoch // cfg.batch
