@@ -103,7 +103,8 @@ def recalibrate_bn(model: torch.nn.Module, data: TrainSet, cfg: "TrainConfig", b
 def train(model: torch.nn.Module, data: TrainSet, cfg: TrainConfig, val: TrainSet | None = None,
           teacher: torch.nn.Module | None = None, desc: str = "train",
           step_hook=None) -> torch.nn.Module:
-    """Train in place with SGD + one-cycle LR; returns the model with the best validation accuracy."""
+    """Train in place with SGD + one-cycle LR; returns the model with the best validation accuracy
+    (the weight average's, when `cfg.ema_decay` > 0)."""
     torch.manual_seed(cfg.seed)
     # channels_last runs the small convolutions ~20 % faster on the CPU (oneDNN).
     model.to(DEVICE, memory_format=torch.channels_last)
