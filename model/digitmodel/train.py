@@ -67,6 +67,14 @@ def accuracy(model: torch.nn.Module, images_u8: np.ndarray, labels: np.ndarray) 
     return float((predict_logits(model, images_u8).argmax(1) == labels).mean())
 
 
+def draw_batch(data: TrainSet, cfg: "TrainConfig", rng: np.random.Generator, g: torch.Generator):
+    """A random training batch: indices and images, all but the clean share augmented."""
+    idx = rng.integers(0, len(data), cfg.batch)
+    x = to_float(data.images[idx])
+    n_clean = int(cfg.batch * cfg.clean_fraction)
+    return idx, torch.cat([x[:n_clean], augment(x[n_clean:], g, cfg.aug_strength)])
+
+
 @torch.no_grad()
 def update_ema(ema: torch.nn.Module, model: torch.nn.Module, step: int, decay: float) -> None:
     """Weights only: averaged BN statistics do not match averaged weights (see `recalibrate_bn`).
@@ -90,10 +98,7 @@ def recalibrate_bn(model: torch.nn.Module, data: TrainSet, cfg: "TrainConfig", b
     model.train()
     dev = next(model.parameters()).device
     for _ in range(batches):
-        idx = rng.integers(0, len(data), cfg.batch)
-        x = to_float(data.images[idx])
-        n_clean = int(cfg.batch * cfg.clean_fraction)
-        x = torch.cat([x[:n_clean], augment(x[n_clean:], g, cfg.aug_strength)])
+        _, x = draw_batch(data, cfg, rng, g)
         model(x.to(dev).contiguous(memory_format=torch.channels_last))
     for bn, m in zip(bns, momenta):
         bn.momentum = m
@@ -126,17 +131,13 @@ def train(model: torch.nn.Module, data: TrainSet, cfg: TrainConfig, val: TrainSe
     # The weight average smooths the last, noisy SGD steps of a short schedule; its BN
     # statistics are recomputed at each epoch's end.
     ema = copy.deepcopy(model).eval() if cfg.ema_decay > 0 else None
-    step = 0
     for epoch in range(cfg.epochs):
         model.train()
         bar = tqdm(range(steps_per_epoch), desc=f"{desc} epoch {epoch + 1}/{cfg.epochs}", unit="step", leave=False)
         loss_sum = 0.0
-        for _ in bar:
-            idx = rng.integers(0, len(data), cfg.batch)
-            x = to_float(data.images[idx])
+        for i in bar:
+            idx, x = draw_batch(data, cfg, rng, g)
             y = labels_t[idx]
-            n_clean = int(cfg.batch * cfg.clean_fraction)
-            x = torch.cat([x[:n_clean], augment(x[n_clean:], g, cfg.aug_strength)])
             x = x.to(DEVICE).contiguous(memory_format=torch.channels_last)
             y = y.to(DEVICE)
             logits = model(x).flatten(1)
@@ -154,8 +155,7 @@ def train(model: torch.nn.Module, data: TrainSet, cfg: TrainConfig, val: TrainSe
             if step_hook is not None:
                 step_hook(model)
             if ema is not None:
-                update_ema(ema, model, step, cfg.ema_decay)
-            step += 1
+                update_ema(ema, model, epoch * steps_per_epoch + i, cfg.ema_decay)
             loss_sum += loss.item()
             bar.set_postfix(loss=f"{loss.item():.3f}")
         rec = {"epoch": epoch + 1, "loss": loss_sum / max(steps_per_epoch, 1)}
