@@ -769,7 +769,8 @@ max_digits = 8
     fn the_board_example_is_valid_and_complete() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("board/digitd.toml");
         let text = std::fs::read_to_string(&path).unwrap();
-        Config::parse(&text, &path).unwrap();
+        // Its uncommented keys are set to their defaults (the commented ones are examples).
+        assert_eq!(Config::parse(&text, &path).unwrap(), Config::default());
         // Every key of the defaults appears in the example (commented or not).
         let defaults = toml::to_string(&Config::default()).unwrap();
         for line in defaults.lines() {
@@ -783,5 +784,25 @@ max_digits = 8
         for key in ["path", "files", "fps", "manifest", "min_confidence", "max_not_a_digit", "out_dir", "file", "force_polarity", "token", "capture_dir"] {
             assert!(text.contains(&format!("{key} =")), "board/digitd.toml lacks `{key}`");
         }
+    }
+
+    /// The example's `[preprocess]` keys are commented out at their defaults (all but
+    /// `force_polarity`, whose default is "decide per frame"): uncommented, they must give
+    /// exactly the built-in defaults, so the documentation cannot drift from the code.
+    #[test]
+    fn the_board_example_shows_the_real_preprocess_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("board/digitd.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let section = text.split("\n[preprocess]\n").nth(1).expect("a [preprocess] section");
+        let section = section.split("\n[").next().unwrap_or(section);
+        let uncommented: Vec<&str> = section
+            .lines()
+            .filter_map(|l| l.strip_prefix("# "))
+            .filter(|l| l.split_once(" = ").is_some_and(|(k, _)| k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')))
+            .filter(|l| !l.starts_with("force_polarity "))
+            .collect();
+        assert!(uncommented.len() >= 20, "found only {} documented keys", uncommented.len());
+        let documented = Config::parse(&format!("[preprocess]\n{}\n", uncommented.join("\n")), &path).unwrap();
+        assert_eq!(documented.preprocess, crate::preprocess::PreprocessConfig::default());
     }
 }
