@@ -2,9 +2,14 @@
 //! paper and boards, see `digitd::synth::page`) and blank pages, through the real
 //! `digitd recognize --json`.
 //!
-//! Prints the measured rates and every failure (file, expected, got, how the scene was drawn).
+//! Prints the measured rates, what kind of miss each failure is, and every failure (file,
+//! expected, got, how the scene was drawn).
 //! Set `DIGITD_SCENES_DIR=/some/dir` to keep the pictures for looking at failures; a scene is
 //! regenerated exactly from its seed (`text_scene(&bank, seed)` / `blank_page(seed)`).
+//!
+//! Tuning without touching the test scenes: `DIGITD_SCENES_SEED=5000000` (text scenes from that
+//! seed, blank pages from it + 1 000 000) and `DIGITD_SCENES_COUNT=1000` measure other scenes
+//! of the same generator; the floors below are then not asserted (they are for the test seeds).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -22,17 +27,51 @@ const BATCH: usize = 40;
 const WORKERS: usize = 2;
 
 /// The product's bars (issue "digitd core"): 97 % of text scenes read exactly, at most 0.5 % of
-/// blank pages showing a digit. The blank-page bar is met (0/320 with the model trained on the
-/// firmware's own crops of stray marks, and the row rule); exact reading is NOT MET YET: 95.94 %
-/// (307/320 with the model of 2026-11-28 evening; 96.25 % with the one before. The misses are
-/// mostly digits read as another, and a few scrawls the preprocessing cannot cut or the model
-/// rejects). This test holds the
+/// blank pages showing a digit. The blank-page bar is met (0/320 here; 1/1000 on the tuning
+/// seeds 8 000 000+). Exact reading is NOT MET YET: 307/320 = 95.94 % here, and 948/1000 =
+/// 94.8 % on the tuning seeds 7 000 000+ (2026-11-29, model of 2026-11-28 evening, row rule 0.5).
+/// Of the tuning misses about half are digits read as others (the model: its accuracy on the
+/// firmware's crops of validation pages is 98.9 % per digit against 99.4 % on MNIST validation),
+/// the rest digits missing: faint or broken strokes lost to the binarisation (thin chalk, ink
+/// skips, digits half in a hard shadow) and a few the reject rule drops. This test holds the
 /// blank pages to the product bar and guards the exact-reading level against regressions (it
 /// prints the gap); tighten it as the model improves.
 const PRODUCT_BAR_EXACT_READING: f64 = 0.97;
 const MIN_EXACT_READING: f64 = 0.955;
 const PRODUCT_BAR_BLANK_FALSE_ALARMS: f64 = 0.005;
 const MAX_BLANK_FALSE_ALARMS: f64 = PRODUCT_BAR_BLANK_FALSE_ALARMS;
+
+/// Text and blank seed bases and scene count: the test's own, or the tuning run's
+/// (`DIGITD_SCENES_SEED`, `DIGITD_SCENES_COUNT`) and whether the floors apply.
+fn scene_plan(default_text_seed: u64, default_blank_seed: u64, default_count: usize) -> (u64, u64, usize, bool) {
+    let var = |name: &str| std::env::var(name).ok().map(|v| v.parse::<u64>().unwrap_or_else(|_| panic!("{name}={v:?} is not a number")));
+    match (var("DIGITD_SCENES_SEED"), var("DIGITD_SCENES_COUNT")) {
+        (None, None) => (default_text_seed, default_blank_seed, default_count, true),
+        (seed, count) => {
+            let text = seed.unwrap_or(default_text_seed);
+            let count = count.map_or(default_count, |c| c as usize);
+            eprintln!("tuning run: seeds {text} (text) and {} (blank), {count} of each; floors not asserted", text + 1_000_000);
+            (text, text + 1_000_000, count, false)
+        }
+    }
+}
+
+/// What kind of miss a wrong reading is: the same digits and rows with some read as others
+/// (the model), digits missing (not found by preprocessing, or rejected), extra digits, or
+/// the right digits split into rows wrongly.
+fn miss_kind(expected: &str, got: &str) -> &'static str {
+    let digits = |s: &str| s.chars().filter(char::is_ascii_digit).count();
+    let (e, g) = (digits(expected), digits(got));
+    if g < e {
+        "digits missing"
+    } else if g > e {
+        "extra digits"
+    } else if expected.lines().map(str::len).eq(got.lines().map(str::len)) {
+        "digits read as others"
+    } else {
+        "rows split wrongly"
+    }
+}
 
 /// Where the pictures go: kept in `DIGITD_SCENES_DIR/<name>` if set, else a temp folder.
 fn picture_dir(name: &str) -> (PathBuf, bool, Option<tempfile::TempDir>) {
@@ -63,9 +102,10 @@ fn report_messages(run: &SceneRun) {
 #[test]
 fn text_scenes_are_read_exactly() {
     let bank = DigitBank::load_test_sets(&resolve_data_dir(None)).expect("held-out digit sets");
+    let (seed_base, _, count, floors) = scene_plan(TEXT_SEED_BASE, BLANK_SEED_BASE, TEXT_SCENES);
     let (dir, keep, _tmp) = picture_dir("text");
-    let run = read_scenes(Path::new(BIN), &dir, TEXT_SCENES, BATCH, WORKERS, keep, |i| {
-        let seed = TEXT_SEED_BASE + i as u64;
+    let run = read_scenes(Path::new(BIN), &dir, count, BATCH, WORKERS, keep, |i| {
+        let seed = seed_base + i as u64;
         (text_scene(&bank, seed), file_name("text", seed))
     })
     .expect("run digitd");
@@ -92,7 +132,7 @@ fn text_scenes_are_read_exactly() {
     }
     let rate = exact as f64 / total.max(1) as f64;
     eprintln!(
-        "text scenes: {exact}/{total} read exactly ({:.2} %; regression floor {:.0} %, product bar {:.0} %)",
+        "text scenes: {exact}/{total} read exactly ({:.2} %; regression floor {:.1} %, product bar {:.0} %)",
         100.0 * rate,
         100.0 * MIN_EXACT_READING,
         100.0 * PRODUCT_BAR_EXACT_READING
@@ -103,18 +143,25 @@ fn text_scenes_are_read_exactly() {
     for (n, (ok, all)) in &by_count {
         eprintln!("  {n} digit(s): {ok}/{all}");
     }
+    let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
+    for o in run.outcomes.iter().filter(|o| !o.is_exact()) {
+        *kinds.entry(miss_kind(&o.expected, o.got())).or_default() += 1;
+    }
+    let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    eprintln!("  misses: {}", kinds.join(", "));
     for o in run.outcomes.iter().filter(|o| !o.is_exact()) {
         eprintln!("  FAIL {}: expected {:?}, got {:?} [{}]", o.file.display(), o.expected, o.got(), o.description);
     }
-    assert_eq!(total, TEXT_SCENES);
-    assert!(rate >= MIN_EXACT_READING, "exact reading {:.2} % < {:.0} %", 100.0 * rate, 100.0 * MIN_EXACT_READING);
+    assert_eq!(total, count);
+    assert!(!floors || rate >= MIN_EXACT_READING, "exact reading {:.2} % < {:.1} %", 100.0 * rate, 100.0 * MIN_EXACT_READING);
 }
 
 #[test]
 fn blank_pages_show_no_digits() {
+    let (_, seed_base, count, floors) = scene_plan(TEXT_SEED_BASE, BLANK_SEED_BASE, BLANK_PAGES);
     let (dir, keep, _tmp) = picture_dir("blank");
-    let run = read_scenes(Path::new(BIN), &dir, BLANK_PAGES, BATCH, WORKERS, keep, |i| {
-        let seed = BLANK_SEED_BASE + i as u64;
+    let run = read_scenes(Path::new(BIN), &dir, count, BATCH, WORKERS, keep, |i| {
+        let seed = seed_base + i as u64;
         (blank_page(seed), file_name("blank", seed))
     })
     .expect("run digitd");
@@ -134,6 +181,6 @@ fn blank_pages_show_no_digits() {
         let digits = o.reading.as_ref().map(|r| r.digits.iter().map(|d| format!("{}@{:?} p={}", d.digit, d.bbox, d.confidence)).collect::<Vec<_>>());
         eprintln!("  FALSE ALARM {}: got {:?} {:?} [{}]", o.file.display(), o.got(), digits, o.description);
     }
-    assert_eq!(total, BLANK_PAGES);
-    assert!(rate <= MAX_BLANK_FALSE_ALARMS, "{:.2} % of blank pages show digits", 100.0 * rate);
+    assert_eq!(total, count);
+    assert!(!floors || rate <= MAX_BLANK_FALSE_ALARMS, "{:.2} % of blank pages show digits", 100.0 * rate);
 }
