@@ -56,6 +56,9 @@ fn scene_plan(default_text_seed: u64, default_blank_seed: u64, default_count: us
     }
 }
 
+/// Whether a reading has the expected shape: as many rows, each as many digits long.
+fn same_shape(expected: &str, got: &str) -> bool { expected.lines().map(str::len).eq(got.lines().map(str::len)) }
+
 /// What kind of miss a wrong reading is: the same digits and rows with some read as others
 /// (the model), digits missing (not found by preprocessing, or rejected), extra digits, or
 /// the right digits split into rows wrongly.
@@ -66,7 +69,7 @@ fn miss_kind(expected: &str, got: &str) -> &'static str {
         "digits missing"
     } else if g > e {
         "extra digits"
-    } else if expected.lines().map(str::len).eq(got.lines().map(str::len)) {
+    } else if same_shape(expected, got) {
         "digits read as others"
     } else {
         "rows split wrongly"
@@ -120,7 +123,7 @@ fn text_scenes_are_read_exactly() {
     let mut by_count: BTreeMap<usize, (usize, usize)> = BTreeMap::new();
     for o in &run.outcomes {
         let got = o.got();
-        if got.len() == o.expected.len() && got.lines().map(str::len).eq(o.expected.lines().map(str::len)) {
+        if same_shape(&o.expected, got) {
             digits_right += got.chars().zip(o.expected.chars()).filter(|(g, e)| g == e && e.is_ascii_digit()).count();
         } else {
             shape_wrong += 1;
