@@ -11,7 +11,8 @@
 //!    them. Measured against the row's digit height, stacked parts merge across larger gaps
 //!    (overlapping horizontally at all: the broken stroke may slant), and a small part beside
 //!    a bigger one (a 1's detached foot) joins it, as long as the union is not taller than a
-//!    digit of that row, so two digits never become one, and the parts are not flat slivers.
+//!    digit of that row, so two digits never become one, and the parts are not flat slivers
+//!    (what ruled lines leave between digits), except a flat top bar above a digit's body.
 //! 3. Keep the groups that pass the digit check.
 //! 4. Split rows top to bottom: a digit joins the row whose vertical span overlaps its own by
 //!    more than half the smaller height; otherwise it starts a new row.
@@ -83,13 +84,19 @@ impl MergeRules {
     /// Second pass: parts of one digit in a row of digits `row_height` tall.
     pub fn should_merge_in_row(&self, a: &Blob, b: &Blob, row_height: u32) -> bool {
         let u = a.union(b);
-        let sliver = |p: &Blob| p.height() * SLIVER_DIVISOR < row_height && p.width() >= 2 * p.height();
-        if sliver(a) || sliver(b) || !self.same_pen(a, b) || !self.digit_shaped(&u) || u.height() as u64 * 100 > self.row_height_pct as u64 * row_height as u64 {
+        if !self.same_pen(a, b) || !self.digit_shaped(&u) || u.height() as u64 * 100 > self.row_height_pct as u64 * row_height as u64 {
             return false;
+        }
+        let gap_y = a.y0.max(b.y0).saturating_sub(a.y1.min(b.y1)) as u64;
+        let sliver = |p: &Blob| p.height() * SLIVER_DIVISOR < row_height && p.width() >= 2 * p.height();
+        match (sliver(a), sliver(b)) {
+            (true, true) => return false,
+            (true, false) => return self.top_bar(a, b, row_height, gap_y),
+            (false, true) => return self.top_bar(b, a, row_height, gap_y),
+            (false, false) => {}
         }
         // Stacked parts (one above the other, not side by side); any horizontal overlap will
         // do, as the stroke between them may slant.
-        let gap_y = a.y0.max(b.y0).saturating_sub(a.y1.min(b.y1)) as u64;
         let overlap_x = a.x1.min(b.x1).saturating_sub(a.x0.max(b.x0));
         let overlap_y = a.y1.min(b.y1).saturating_sub(a.y0.max(b.y0)) as u64;
         let above_each_other = overlap_y * 100 <= STACKED_MAX_OVERLAP_PCT * a.height().min(b.height()) as u64;
@@ -106,6 +113,16 @@ impl MergeRules {
             && overlap_y * 100 >= SIDE_PART_INSIDE_PCT * small_h
             && gap_x * 100 <= self.side_gap_pct as u64 * big_h
             && u.width() <= u.height()
+    }
+
+    /// A flat sliver merges only as a top bar (a 5's or a 7's, written as a separate stroke):
+    /// above a body at least half the row height, over a good part of its width. Slivers
+    /// elsewhere are mostly what ruled lines leave between the digits.
+    fn top_bar(&self, bar: &Blob, body: &Blob, row_height: u32, gap_y: u64) -> bool {
+        bar.y1 <= body.y0 + body.height() / 4
+            && body.height() * 2 >= row_height
+            && self.stacked(bar, body)
+            && gap_y * 100 <= self.row_gap_pct as u64 * row_height as u64
     }
 
     /// Overlapping horizontally by a good part of the narrower one.
@@ -369,6 +386,17 @@ mod tests {
         let mut pieces = bits.to_vec();
         pieces.push(blob(400, 235, 48, 74));
         assert_eq!(boxes(&group_all(&pieces)), vec![(400, 235, 48, 74, 0), (483, 235, 23, 72, 0)]);
+    }
+
+    #[test]
+    fn a_flat_top_bar_far_above_its_body_joins_it_in_a_row() {
+        // A 5 whose bar was written apart, 12 px above the body (too far for the first pass),
+        // beside a 9 of the row height: the bar is a sliver, yet it is the digit's top.
+        let (bar, body, nine) = (blob(104, 100, 30, 5), blob(100, 117, 32, 45), blob(150, 100, 30, 62));
+        assert_eq!(boxes(&group_all(&[bar, body, nine])), vec![(100, 100, 34, 62, 0), (150, 100, 30, 62, 0)]);
+        // The same sliver under the body (a ruled-line bit) stays apart.
+        let under = blob(104, 170, 30, 5);
+        assert_eq!(group_all(&[under, body, nine]).digits().len(), 3);
     }
 
     #[test]
