@@ -21,9 +21,9 @@ pub struct PreprocessConfig {
     ///
     /// 13 rather than 15: faint pencil and thin strokes in shadow stay whole. On 2 000 tuning
     /// scenes (seeds 5 000 000 and 7 000 000, not the test seeds) 11, 12 and 13 read 8-12 more
-    /// exactly than 15 (1 905), with no more blank-page false alarms; 10 loses again. 13, not
-    /// 11: the same gain within noise, and at 12 and below a ruled line starts to dim the
-    /// crop of a digit it crosses (`mnist_digits_on_a_page_come_back_close_to_the_originals`).
+    /// exactly than 15 (1 905), with no more blank-page false alarms; 10 gained only 2 on the
+    /// first set. 13, not 11: the same gain within noise, and at 12 a ruled line crossing a
+    /// digit already dims its crop (`mnist_digits_on_a_page_come_back_close_to_the_originals`).
     pub relative_margin_pct: u8,
     /// ...plus this many grey levels.
     pub absolute_margin: u8,
