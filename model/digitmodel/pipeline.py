@@ -98,10 +98,6 @@ class Cache:
 
 
 CROP_NEGATIVE_WEIGHT = 4
-# Digits cut by the firmware are exactly what the model is fed on the board (stroke width after
-# binarisation, crop margins, merged pieces), and were ~19 % of the training set at weight 1:
-# each counts twice.
-CROP_DIGIT_WEIGHT = 2
 
 
 def load_data(P: dict, cache: Cache) -> dict:
@@ -131,10 +127,10 @@ def load_data(P: dict, cache: Cache) -> dict:
         pv_x, pv_y = crops.firmware_crops(work / "val", mn_x[m_va], mn_y[m_va], us_x[u_va], us_y[u_va],
                                           P["crop_val_pages"], P["crop_val_pages"], SEED + 8)
         # Stray marks and fragments are rare per page and are what the blank-page bar is about:
-        # each pipeline negative counts CROP_NEGATIVE_WEIGHT times, each digit CROP_DIGIT_WEIGHT.
+        # each pipeline negative counts CROP_NEGATIVE_WEIGHT times.
         pc_neg = pc_y == NOT_A_DIGIT
-        pc_x = np.concatenate([pc_x] + [pc_x[pc_neg]] * (CROP_NEGATIVE_WEIGHT - 1) + [pc_x[~pc_neg]] * (CROP_DIGIT_WEIGHT - 1))
-        pc_y = np.concatenate([pc_y] + [pc_y[pc_neg]] * (CROP_NEGATIVE_WEIGHT - 1) + [pc_y[~pc_neg]] * (CROP_DIGIT_WEIGHT - 1))
+        pc_x = np.concatenate([pc_x] + [pc_x[pc_neg]] * (CROP_NEGATIVE_WEIGHT - 1))
+        pc_y = np.concatenate([pc_y] + [pc_y[pc_neg]] * (CROP_NEGATIVE_WEIGHT - 1))
         # Field captures imported with `python -m digitmodel.captures import` (model/field/).
         fx, fy = np.concatenate([field_x] * captures.FIELD_WEIGHT), np.concatenate([field_y] * captures.FIELD_WEIGHT)
         return {
@@ -151,7 +147,7 @@ def load_data(P: dict, cache: Cache) -> dict:
     field_x, field_y, field_hash = captures.load_field()
     keys = ("camera_variants", "neg_train", "neg_val", "neg_test", "crop_text_pages", "crop_blank_pages", "crop_val_pages")
     key = {"P": {k: P[k] for k in keys}, "seed": SEED, "firmware": crops.firmware_source_hash(),
-           "neg_weight": CROP_NEGATIVE_WEIGHT, "digit_weight": CROP_DIGIT_WEIGHT, "v": 3}
+           "neg_weight": CROP_NEGATIVE_WEIGHT, "v": 3}
     if field_hash:  # absent when there are no field sets, so such runs share one cache entry
         key["field"] = [field_hash, captures.FIELD_WEIGHT]
     return cache.arrays("data", key, make)
@@ -420,7 +416,6 @@ def main(argv=None) -> int:
         "data_counts": dict(zip(["mnist_train", "usps_train", "camera_variants", "negatives_train", "mnist_val", "usps_val", "negatives_val",
                                      "crop_digits_train", "crop_negatives_train", "crop_digits_val", "crop_negatives_val"], D["counts"].tolist())),
         "negatives_test": len(D["neg_test_x"]),
-        "crop_weights": {"digit": CROP_DIGIT_WEIGHT, "not_a_digit": CROP_NEGATIVE_WEIGHT},
         "cached_stages": sorted({stage_of(h) for h in cache.hits}),
     }
     report.write_all(args.out, summary, histories, chosen, D, qparams, threshold, P, CLASSES,

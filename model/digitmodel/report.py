@@ -219,7 +219,7 @@ def write_all(out: Path, S: dict, histories: dict, chosen: dict, D: dict, qparam
     ]
     for r in S["quantization"]:
         lines.append(f"| {r['variant']} | {r['algorithm']} | {r['rknn_bytes']:,} | {pct(r['float_val'])} | {pct(r['int8_val'])} | {pct(r['float_mnist_test'])} | {pct(r['int8_mnist_test'])} | {pct(r['float_usps_test'])} | {pct(r['int8_usps_test'])} |")
-    c, w = S["data_counts"], S.get("crop_weights", {})
+    c = S["data_counts"]
     lines += [
         "",
         "## Training",
@@ -229,8 +229,8 @@ def write_all(out: Path, S: dict, histories: dict, chosen: dict, D: dict, qparam
         f"Data: MNIST train {c['mnist_train']:,} + USPS train {c['usps_train']:,} (USPS through the firmware",
         f"normalisation) + {c['camera_variants']:,} camera-path variants (upscaled, pen/marker stroke width,",
         f"thresholded, renormalised) + {c['negatives_train']:,} generated negatives + crops cut by the firmware's",
-        f"own preprocessing from generated pages drawn with the training digits: {c.get('crop_digits_train', 0):,} digits",
-        f"(each counted {w.get('digit', 1)} times) and {c.get('crop_negatives_train', 0):,} not-a-digit (stray marks, fragments, specks; each counted {w.get('not_a_digit', 4)} times). Validation held out:",
+        f"own preprocessing from generated pages drawn with the training digits: {c.get('crop_digits_train', 0):,} digits and",
+        f"{c.get('crop_negatives_train', 0):,} not-a-digit (stray marks, fragments, specks; each counted 4 times). Validation held out:",
         f"MNIST {c['mnist_val']:,}, USPS {c['usps_val']:,}, negatives {c['negatives_val']:,}, firmware crops",
         f"{c.get('crop_digits_val', 0):,} digits + {c.get('crop_negatives_val', 0):,} not-a-digit (pages drawn with validation digits). USPS test is",
         "evaluation only. Online augmentation: rotation, scale, shear, shift, stroke width, blur, gamma,",
