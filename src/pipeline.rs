@@ -164,6 +164,16 @@ impl Pipeline {
                 }
             }
         }
+        // Faint candidates need an accepted digit of ordinary contrast on the frame.
+        let candidates = self.preprocessor.candidates();
+        if !result.digits.iter().zip(candidates).any(|(d, c)| d.accepted && !c.faint) {
+            for (d, c) in result.digits.iter_mut().zip(candidates) {
+                if c.faint && d.accepted {
+                    log::trace!("faint candidate at {:?} dropped: no accepted digit of ordinary contrast beside it", c.bbox);
+                    d.accepted = false;
+                }
+            }
+        }
         let accepted = result.digits.iter().filter(|d| d.accepted);
         assemble_reading(accepted.map(|d| (d.row, d.digit)), &mut result.reading);
         result.timings = PipelineTimings {
@@ -190,3 +200,47 @@ impl Pipeline {
 
 /// Milliseconds as a float, for logs and reports.
 pub fn ms(d: Duration) -> f64 { d.as_secs_f64() * 1000.0 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::classify::NUM_CLASSES;
+    use crate::frame::OwnedGrey;
+    use crate::preprocess::test_draw::page_with_pale_digits;
+
+    /// Reads every candidate as a confident "1", except the first `rejected` (in reading
+    /// order), which it calls "not a digit".
+    struct FirstRejected {
+        rejected: usize,
+    }
+
+    impl Classifier for FirstRejected {
+        fn name(&self) -> &str { "test" }
+        fn classify(&mut self, digits: &[DigitTensor], out: &mut Vec<ClassScores>) -> Result<(), ClassifyError> {
+            out.clear();
+            out.extend((0..digits.len()).map(|i| {
+                let mut p = [0.0; NUM_CLASSES];
+                p[if i < self.rejected { crate::classify::NOT_A_DIGIT } else { 1 }] = 1.0;
+                ClassScores(p)
+            }));
+            Ok(())
+        }
+    }
+
+    fn read(rejected: usize) -> String {
+        let rule = AcceptRule { min_confidence: 0.4, max_not_a_digit: 0.2, row: None };
+        let mut pipeline = Pipeline::new(PreprocessConfig::default(), Box::new(FirstRejected { rejected }), rule);
+        let page = OwnedGrey { width: 640, height: 480, data: page_with_pale_digits(0.79, true) };
+        let result = pipeline.process(page.view()).unwrap();
+        assert_eq!(result.digits.len(), 3, "the ordinary digit and the two faint ones are candidates");
+        result.reading.clone()
+    }
+
+    #[test]
+    fn faint_digits_are_shown_only_beside_an_accepted_ordinary_one() {
+        assert_eq!(read(0), "111");
+        // The only digit of ordinary contrast turns out not to be a digit: the faint marks it
+        // vouched for are dropped with it.
+        assert_eq!(read(1), "");
+    }
+}

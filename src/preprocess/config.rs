@@ -65,6 +65,9 @@ pub struct PreprocessConfig {
     /// Digits whose strongest pixel has less contrast than this (grey levels) are dropped
     /// (shadow edges, faint smudges).
     pub min_peak_contrast: u8,
+    /// ...unless it reaches this percentage of the strongest digit's contrast on the same
+    /// frame (a low-contrast page: chalk on a grey board, pencil in shadow). 0: off.
+    pub faint_peak_pct: u8,
 
     /// Pieces are merged into one digit when they overlap horizontally by at least this
     /// percentage of the narrower one...
@@ -110,10 +113,11 @@ impl Default for PreprocessConfig {
             min_digit_height_per_mille: 30,
             max_digit_height_per_mille: 900,
             max_digit_width_per_mille: 900,
-            max_digit_aspect_pct: 200,
+            max_digit_aspect_pct: 250,
             min_fill_pct: 2,
             max_fill_pct: 92,
             min_peak_contrast: 50,
+            faint_peak_pct: 60,
             merge_overlap_pct: 50,
             merge_gap_pct: 15,
             merge_min_contrast_pct: 50,
@@ -151,6 +155,7 @@ impl PreprocessConfig {
         check(self.max_digit_aspect_pct >= 10, "max_digit_aspect_pct", "must be at least 10")?;
         check(self.max_fill_pct <= 100, "max_fill_pct", "must be at most 100")?;
         check(self.min_fill_pct <= self.max_fill_pct, "min_fill_pct", "must not exceed max_fill_pct")?;
+        check(self.faint_peak_pct <= 100, "faint_peak_pct", "must be at most 100")?;
         check(self.merge_overlap_pct <= 100, "merge_overlap_pct", "must be at most 100")?;
         check(self.merge_min_contrast_pct <= 100, "merge_min_contrast_pct", "must be at most 100")?;
         check(self.merge_row_height_pct >= 100, "merge_row_height_pct", "must be at least 100")?;

@@ -145,6 +145,20 @@ pub fn check_digit(b: &Blob, lim: &Limits) -> Result<(), Rejection> {
     Ok(())
 }
 
+/// `limits` with the contrast floor lowered for a low-contrast frame: a digit whose peak
+/// reaches `faint_peak_pct` % of the strongest digit's on this frame is not faint. Chalk on a
+/// grey board or pencil in a shadow makes every digit of the frame faint together, while a
+/// lone shadow edge or smudge on a blank page has no strong digit beside it to vouch for it.
+pub fn relative_to_strongest(limits: &Limits, strongest_peak: Option<u8>, faint_peak_pct: u8) -> Limits {
+    match strongest_peak {
+        Some(peak) if faint_peak_pct > 0 => {
+            let floor = (peak as u32 * faint_peak_pct as u32 / 100).clamp(1, 255) as u8;
+            Limits { min_peak: limits.min_peak.min(floor), ..*limits }
+        }
+        _ => *limits,
+    }
+}
+
 /// A line fragment is at least this many times longer than thick.
 const FRAGMENT_ASPECT: u32 = 4;
 /// Fragments needed to call a chain a line: vertical lines are rare in the text itself (two
@@ -351,5 +365,18 @@ mod tests {
         assert_eq!(check_digit(&blob(100, 100, 3, 200, 95), &l), Err(Rejection::Line), "merged line segments");
         let faint = Blob { peak: 30, ..blob(100, 100, 30, 50, 25) };
         assert_eq!(check_digit(&faint, &l), Err(Rejection::Faint));
+    }
+
+    #[test]
+    fn a_frame_of_faint_digits_lowers_the_contrast_floor() {
+        let l = vga();
+        let faint = Blob { peak: 40, ..blob(100, 100, 30, 50, 25) };
+        assert_eq!(check_digit(&faint, &l), Err(Rejection::Faint));
+        assert_eq!(check_digit(&faint, &relative_to_strongest(&l, Some(60), 60)), Ok(()), "40 is over 60 % of 60");
+        assert_eq!(check_digit(&faint, &relative_to_strongest(&l, Some(200), 60)), Err(Rejection::Faint), "beside a strong digit");
+        assert_eq!(relative_to_strongest(&l, None, 60), l, "no digit on the frame vouches for it");
+        assert_eq!(relative_to_strongest(&l, Some(60), 0), l, "0 turns the rule off");
+        assert_eq!(relative_to_strongest(&l, Some(255), 100), l, "the floor is never raised");
+        assert_eq!(relative_to_strongest(&l, Some(1), 60).min_peak, 1, "never down to no floor at all");
     }
 }

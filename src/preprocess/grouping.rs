@@ -73,10 +73,9 @@ impl MergeRules {
 
     /// First pass: pieces stacked close together, relative to their own size.
     pub fn should_merge(&self, a: &Blob, b: &Blob) -> bool {
-        let gap_y = a.y0.max(b.y0).saturating_sub(a.y1.min(b.y1)) as u64;
         let taller = a.height().max(b.height()) as u64;
         self.stacked(a, b)
-            && gap_y * 100 <= self.gap_pct as u64 * taller
+            && vertical_gap(a, b) * 100 <= self.gap_pct as u64 * taller
             && self.same_pen(a, b)
             && self.digit_shaped(&a.union(b))
     }
@@ -87,12 +86,11 @@ impl MergeRules {
         if !self.same_pen(a, b) || !self.digit_shaped(&u) || u.height() as u64 * 100 > self.row_height_pct as u64 * row_height as u64 {
             return false;
         }
-        let gap_y = a.y0.max(b.y0).saturating_sub(a.y1.min(b.y1)) as u64;
         let sliver = |p: &Blob| p.height() * SLIVER_DIVISOR < row_height && p.width() >= 2 * p.height();
         match (sliver(a), sliver(b)) {
             (true, true) => return false,
-            (true, false) => return self.top_bar(a, b, row_height, gap_y),
-            (false, true) => return self.top_bar(b, a, row_height, gap_y),
+            (true, false) => return self.top_bar(a, b, row_height),
+            (false, true) => return self.top_bar(b, a, row_height),
             (false, false) => {}
         }
         // Stacked parts (one above the other, not side by side); any horizontal overlap will
@@ -100,7 +98,7 @@ impl MergeRules {
         let overlap_x = a.x1.min(b.x1).saturating_sub(a.x0.max(b.x0));
         let overlap_y = a.y1.min(b.y1).saturating_sub(a.y0.max(b.y0)) as u64;
         let above_each_other = overlap_y * 100 <= STACKED_MAX_OVERLAP_PCT * a.height().min(b.height()) as u64;
-        if overlap_x > 0 && above_each_other && gap_y * 100 <= self.row_gap_pct as u64 * row_height as u64 {
+        if overlap_x > 0 && above_each_other && self.within_row_gap(a, b, row_height) {
             return true;
         }
         // A small part beside a bigger one, within its rows, close to it.
@@ -118,11 +116,16 @@ impl MergeRules {
     /// A flat sliver merges only as a top bar (a 5's or a 7's, written as a separate stroke):
     /// above a body at least half the row height, over a good part of its width. Slivers
     /// elsewhere are mostly what ruled lines leave between the digits.
-    fn top_bar(&self, bar: &Blob, body: &Blob, row_height: u32, gap_y: u64) -> bool {
+    fn top_bar(&self, bar: &Blob, body: &Blob, row_height: u32) -> bool {
         bar.y1 <= body.y0 + body.height() / 4
             && body.height() * 2 >= row_height
             && self.stacked(bar, body)
-            && gap_y * 100 <= self.row_gap_pct as u64 * row_height as u64
+            && self.within_row_gap(bar, body, row_height)
+    }
+
+    /// The blank between two parts, one above the other, is small next to the row's height.
+    fn within_row_gap(&self, a: &Blob, b: &Blob, row_height: u32) -> bool {
+        vertical_gap(a, b) * 100 <= self.row_gap_pct as u64 * row_height as u64
     }
 
     /// Overlapping horizontally by a good part of the narrower one.
@@ -142,6 +145,11 @@ impl MergeRules {
     fn digit_shaped(&self, u: &Blob) -> bool {
         u.height() <= self.max_height && u.width() <= self.max_width && u.width() as u64 * 100 <= self.max_aspect_pct as u64 * u.height() as u64
     }
+}
+
+/// Blank rows between two blobs (0 when their row spans overlap).
+fn vertical_gap(a: &Blob, b: &Blob) -> u64 {
+    a.y0.max(b.y0).saturating_sub(a.y1.min(b.y1)) as u64
 }
 
 /// One accepted digit: its merged blob, the group its pieces point at, its row.
@@ -251,6 +259,11 @@ impl Grouper {
         self.assign_rows();
         self.digits.sort_unstable_by_key(|d| (d.row, d.blob.x0, d.blob.y0, d.group));
         self.digits.truncate(max_digits);
+    }
+
+    /// The merged groups left after [`Self::group`] (before any digit check).
+    pub fn groups(&self) -> impl Iterator<Item = &Blob> + '_ {
+        self.groups.iter().enumerate().filter(|&(g, _)| self.merged_into[g] == g as u32).map(|(_, blob)| blob)
     }
 
     /// Accepted digits in reading order.

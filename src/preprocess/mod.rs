@@ -36,7 +36,7 @@ pub use polarity::Polarity;
 use binarize::{window_radius, Binarizer, Margins};
 use components::Labeller;
 use crop::{CropBuilder, CropSource};
-use filter::{check_digit, check_piece, Limits, LineFragments};
+use filter::{check_digit, check_piece, relative_to_strongest, Limits, LineFragments, Rejection};
 use grouping::{Grouper, MergeRules};
 
 /// One normalised digit: 28x28 uint8, ink bright on black, row-major. This is exactly the
@@ -82,6 +82,10 @@ pub struct DigitCandidate {
     pub row: u16,
     /// The normalised digit, ready for the classifier.
     pub tensor: DigitTensor,
+    /// Below `min_peak_contrast`, kept only because the frame's strongest digit is faint too
+    /// (`faint_peak_pct`): it may be shown only beside a digit of ordinary contrast that the
+    /// classifier accepted, so that a stray mark on a blank page cannot vouch for another.
+    pub faint: bool,
 }
 
 /// Time spent in each stage on the last frame (for debug logs).
@@ -174,8 +178,21 @@ impl Preprocessor {
         let limits = Limits::new(cfg, w, h);
         let pieces = self.labeller.components();
         self.kept.clear();
-        self.kept.extend((0..pieces.len() as u32).filter(|&i| check_piece(&pieces[i as usize], &limits).is_ok()));
+        self.kept.extend((0..pieces.len() as u32).filter(|&i| match check_piece(&pieces[i as usize], &limits) {
+            Ok(()) => true,
+            Err(why) => {
+                // Specks are most pieces of any frame: not worth a line each.
+                if why != Rejection::Speck {
+                    log::trace!("piece at {:?} dropped: {why:?}", pieces[i as usize].bbox());
+                }
+                false
+            }
+        }));
+        let before = self.kept.len();
         self.line_fragments.remove(pieces, &mut self.kept, &limits);
+        if self.kept.len() < before {
+            log::trace!("{} pieces dropped as fragments of a line", before - self.kept.len());
+        }
         let max_pieces = (cfg.max_pieces as usize).max(1);
         if self.kept.len() > max_pieces {
             // Cluttered frame: keep the largest pieces, in their original order.
@@ -186,7 +203,16 @@ impl Preprocessor {
         self.timings.filter = clock.lap();
 
         self.grouper.group(pieces, &self.kept, &MergeRules::new(cfg, &limits));
-        self.grouper.select_digits(|b| check_digit(b, &limits).is_ok(), (cfg.max_digits as usize).max(1));
+        let strongest = self.grouper.groups().filter(|b| check_digit(b, &limits).is_ok()).map(|b| b.peak).max();
+        let digit_limits = relative_to_strongest(&limits, strongest, cfg.faint_peak_pct);
+        let is_digit = |b: &components::Blob| match check_digit(b, &digit_limits) {
+            Ok(()) => true,
+            Err(why) => {
+                log::trace!("group at {:?} (peak contrast {}) is not a digit: {why:?}", b.bbox(), b.peak);
+                false
+            }
+        };
+        self.grouper.select_digits(is_digit, (cfg.max_digits as usize).max(1));
         self.timings.grouping = clock.lap();
 
         let source = CropSource {
@@ -198,7 +224,12 @@ impl Preprocessor {
             piece_group: self.grouper.piece_group(),
         };
         for digit in self.grouper.digits() {
-            self.candidates.push(DigitCandidate { bbox: digit.blob.bbox(), row: digit.row, tensor: DigitTensor::default() });
+            self.candidates.push(DigitCandidate {
+                bbox: digit.blob.bbox(),
+                row: digit.row,
+                tensor: DigitTensor::default(),
+                faint: digit.blob.peak < limits.min_peak,
+            });
             let tensor = &mut self.candidates.last_mut().expect("just pushed").tensor.0;
             if !self.crops.build(&source, digit, self.cfg.dilate_crop, &mut self.normalizer, tensor) {
                 self.candidates.pop();
@@ -240,4 +271,4 @@ impl Lap {
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
-mod test_draw;
+pub(crate) mod test_draw;

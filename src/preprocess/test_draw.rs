@@ -147,6 +147,18 @@ impl Canvas {
     }
 }
 
+/// A 640x480 evenly lit page: a "4" of ordinary contrast at x = 100 (unless `with_strong` is
+/// false), then a "3" and a "7" in pale pencil of reflectance `pale` at x = 250 and 400.
+pub fn page_with_pale_digits(pale: f32, with_strong: bool) -> Vec<u8> {
+    let mut canvas = Canvas::new(640, 480);
+    if with_strong {
+        canvas.glyph(4, (100.0, 150.0, 50.0, 80.0), 6.0, 0.66);
+    }
+    canvas.glyph(3, (250.0, 150.0, 50.0, 80.0), 6.0, pale);
+    canvas.glyph(7, (400.0, 150.0, 50.0, 80.0), 6.0, pale);
+    canvas.render(0.9, |_, _| 1.0, 2.0, &mut Lcg(17))
+}
+
 /// Uneven light: a left-to-right gradient, vignetting, and a soft diagonal shadow.
 pub fn uneven_light(x: f32, y: f32) -> f32 {
     let gradient = 0.7 + 0.3 * x;

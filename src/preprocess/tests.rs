@@ -163,6 +163,20 @@ fn digits_written_on_ruled_lines_come_off_them() {
 }
 
 #[test]
+fn faint_digits_count_when_the_whole_page_is_faint_not_when_alone() {
+    // Pale digits with peak contrast a little under `min_peak_contrast`, beside a digit of
+    // ordinary contrast that is itself not far above it.
+    let pale = 0.79;
+    // Left edges rounded to the 50 px grid the glyphs were drawn on.
+    let lefts = |found: &[DigitCandidate]| found.iter().map(|c| (c.bbox.x + 25) / 50 * 50).collect::<Vec<_>>();
+    let mut pre = Preprocessor::default();
+    assert_eq!(lefts(pre.process(frame(640, 480, page_with_pale_digits(pale, true)).view())), vec![100, 250, 400], "all three digits");
+    assert!(pre.process(frame(640, 480, page_with_pale_digits(pale, false)).view()).is_empty(), "nothing vouches for pale marks alone");
+    let mut strict = Preprocessor::new(PreprocessConfig { faint_peak_pct: 0, ..Default::default() });
+    assert_eq!(lefts(strict.process(frame(640, 480, page_with_pale_digits(pale, true)).view())), vec![100], "rule off: only the strong digit");
+}
+
+#[test]
 fn digits_cut_by_the_frame_edge_are_dropped() {
     let glyphs: Vec<Glyph> = vec![(7, (-20.0, 100.0, 60.0, 90.0), 6.0), (3, (250.0, 100.0, 60.0, 90.0), 6.0), (8, (560.0, 420.0, 60.0, 90.0), 6.0)];
     let mut canvas = Canvas::new(640, 480);
