@@ -31,7 +31,7 @@ CLASSES = [str(d) for d in range(10)] + ["not_a_digit"]
 PROFILES = {
     # The shipped artifacts come from "full" (fits 45 min on 2 CPU cores).
     "full": dict(camera_variants=10000, neg_train=10000, neg_val=2000, neg_test=4000,
-                 crop_text_pages=9000, crop_blank_pages=4000, crop_val_pages=600,
+                 crop_text_pages=6000, crop_blank_pages=4000, crop_val_pages=600,
                  teacher_epochs=6, student_epochs=24, samples_per_epoch=50000,
                  sparsities=[0.3, 0.5, 0.7, 0.9], prune_ft_samples=15000,
                  keep_ratios=[0.75], channel_ft_epochs=4, qat_samples=20000,
