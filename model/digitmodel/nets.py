@@ -63,19 +63,6 @@ def teacher() -> DigitNet:
     return DigitNet(TEACHER_WIDTHS, dropout=0.2)
 
 
-class Ensemble(nn.Module):
-    """Several trained networks as one teacher: the mean of their logits. Members that err on
-    different digits correct each other, so the mean is a better soft target than any one of them,
-    at the cost of every member's forward pass."""
-
-    def __init__(self, *members: nn.Module):
-        super().__init__()
-        self.members = nn.ModuleList(members)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.stack([m(x) for m in self.members]).mean(0)
-
-
 def count_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
