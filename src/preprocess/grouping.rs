@@ -211,12 +211,12 @@ impl Grouper {
         while changed {
             changed = false;
             for i in 0..n {
-                if self.merged_into[i] != i as u32 {
+                if !self.is_alive(i) {
                     continue;
                 }
                 for j in i + 1..n {
                     let rows = (self.row_height.get(i).copied().unwrap_or(0), self.row_height.get(j).copied().unwrap_or(0));
-                    if self.merged_into[j] == j as u32 && merge(&self.groups[i], &self.groups[j], rows) {
+                    if self.is_alive(j) && merge(&self.groups[i], &self.groups[j], rows) {
                         let absorbed = self.groups[j];
                         self.groups[i].absorb(&absorbed);
                         self.merged_into[j] = i as u32;
@@ -234,11 +234,11 @@ impl Grouper {
         self.row_height.clear();
         for (g, blob) in self.groups.iter().enumerate() {
             let mut tallest = blob.height();
-            if self.merged_into[g] == g as u32 {
-                for (o, other) in self.groups.iter().enumerate() {
+            if self.is_alive(g) {
+                for (_, other) in alive_groups(&self.groups, &self.merged_into) {
                     let overlap = blob.y1.min(other.y1).saturating_sub(blob.y0.max(other.y0));
                     let same_row = overlap * 2 > blob.height().min(other.height());
-                    if self.merged_into[o] == o as u32 && other.height() >= min_digit_height && same_row {
+                    if other.height() >= min_digit_height && same_row {
                         tallest = tallest.max(other.height());
                     }
                 }
@@ -251,8 +251,8 @@ impl Grouper {
     /// reading order and keeps the first `max_digits`.
     pub fn select_digits(&mut self, is_digit: impl Fn(&Blob) -> bool, max_digits: usize) {
         self.digits.clear();
-        for (g, blob) in self.groups.iter().enumerate() {
-            if self.merged_into[g] == g as u32 && is_digit(blob) {
+        for (g, blob) in alive_groups(&self.groups, &self.merged_into) {
+            if is_digit(blob) {
                 self.digits.push(Digit { blob: *blob, group: g as u32, row: 0 });
             }
         }
@@ -262,9 +262,9 @@ impl Grouper {
     }
 
     /// The merged groups left after [`Self::group`] (before any digit check).
-    pub fn groups(&self) -> impl Iterator<Item = &Blob> + '_ {
-        self.groups.iter().enumerate().filter(|&(g, _)| self.merged_into[g] == g as u32).map(|(_, blob)| blob)
-    }
+    pub fn groups(&self) -> impl Iterator<Item = &Blob> + '_ { alive_groups(&self.groups, &self.merged_into).map(|(_, blob)| blob) }
+
+    fn is_alive(&self, g: usize) -> bool { self.merged_into[g] == g as u32 }
 
     /// Accepted digits in reading order.
     pub fn digits(&self) -> &[Digit] { &self.digits }
@@ -308,6 +308,12 @@ impl Grouper {
             d.row = r.min(u16::MAX as usize) as u16;
         }
     }
+}
+
+/// Groups not merged into another, with their index (a free function so that callers can
+/// borrow other fields of the grouper mutably meanwhile).
+fn alive_groups<'a>(groups: &'a [Blob], merged_into: &'a [u32]) -> impl Iterator<Item = (usize, &'a Blob)> + 'a {
+    groups.iter().enumerate().filter(|&(g, _)| merged_into[g] == g as u32)
 }
 
 #[cfg(test)]
