@@ -38,7 +38,11 @@ impl Daemon {
         });
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let line = log.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("no 'web view on' line");
+            let Ok(line) = log.recv_timeout(deadline.saturating_duration_since(Instant::now())) else {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("no 'web view on' line");
+            };
             if let Some(rest) = line.split("web view on http://").nth(1) {
                 let addr = rest.split('/').next().unwrap().parse().unwrap();
                 return Daemon { child, addr, _log: log };
@@ -61,7 +65,10 @@ impl Daemon {
 }
 
 impl Drop for Daemon {
-    fn drop(&mut self) { let _ = self.child.kill(); }
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait(); // reap it: no zombie left behind by the test run
+    }
 }
 
 struct Reply {
@@ -336,4 +343,5 @@ fn a_busy_port_is_reported_and_retried_while_reading_goes_on() {
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     assert_eq!(get(addr, "/api/status").code, 200);
     let _ = child.kill();
+    let _ = child.wait();
 }

@@ -206,7 +206,7 @@ mod tests {
         let r = save(dir.path(), &frame(), "abc", "cpu").unwrap();
         assert_eq!(r.id, "20261128-132501-000007");
         let names: Vec<String> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
-        assert_eq!(names, [r.id.clone()], "no partial folder left behind");
+        assert_eq!(names, std::slice::from_ref(&r.id), "no partial folder left behind");
         let frame_png = image::open(r.path.join("frame.png")).unwrap().to_luma8();
         assert_eq!(frame_png.as_raw(), &(0..12).collect::<Vec<u8>>());
         let crop = image::open(r.path.join("digit-0.png")).unwrap().to_luma8();

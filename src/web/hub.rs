@@ -376,8 +376,7 @@ mod tests {
     use crate::preprocess::BoundingBox;
 
     fn result(reading: &str) -> FrameResult {
-        let mut r = FrameResult::default();
-        r.reading = reading.into();
+        let mut r = FrameResult { reading: reading.into(), ..FrameResult::default() };
         if reading.is_empty() {
             return r;
         }
