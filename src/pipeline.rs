@@ -150,17 +150,22 @@ impl Pipeline {
         }
         if let Some(row_rule) = self.rule.row {
             self.row_candidates.clear();
-            self.row_candidates.extend(result.digits.iter().zip(&self.scores).map(|(d, s)| RowCandidate {
-                row: d.row,
-                height: d.bbox.h,
-                class: d.digit,
-                confidence: d.confidence,
-                not_a_digit: s.0[crate::classify::NOT_A_DIGIT],
-                accepted: d.accepted,
+            self.row_candidates.extend(result.digits.iter().zip(&self.scores).map(|(d, s)| {
+                let (digit, confidence) = s.best_digit();
+                RowCandidate {
+                    row: d.row,
+                    height: d.bbox.h,
+                    digit: digit as u8,
+                    confidence,
+                    not_a_digit: s.0[crate::classify::NOT_A_DIGIT],
+                    accepted: d.accepted,
+                }
             }));
             if row_rule.admit(&mut self.row_candidates, &mut self.row_heights) > 0 {
                 for (d, c) in result.digits.iter_mut().zip(&self.row_candidates) {
-                    d.accepted = c.accepted;
+                    if c.accepted && !d.accepted {
+                        (d.digit, d.confidence, d.accepted) = (c.digit, c.confidence, true);
+                    }
                 }
             }
         }
@@ -207,6 +212,7 @@ mod tests {
     use crate::classify::NUM_CLASSES;
     use crate::frame::OwnedGrey;
     use crate::preprocess::test_draw::page_with_pale_digits;
+    use crate::policy::RowRule;
 
     /// Reads every candidate as a confident "1", except the first `rejected` (in reading
     /// order), which it calls "not a digit".
@@ -242,5 +248,45 @@ mod tests {
         // The only digit of ordinary contrast turns out not to be a digit: the faint marks it
         // vouched for are dropped with it.
         assert_eq!(read(1), "");
+    }
+
+    /// Gives each candidate, in reading order, its scripted scores.
+    struct Scripted(Vec<[f32; NUM_CLASSES]>);
+
+    impl Classifier for Scripted {
+        fn name(&self) -> &str { "test" }
+        fn classify(&mut self, digits: &[DigitTensor], out: &mut Vec<ClassScores>) -> Result<(), ClassifyError> {
+            out.clear();
+            out.extend(self.0.iter().cycle().take(digits.len()).map(|p| ClassScores(*p)));
+            Ok(())
+        }
+    }
+
+    fn one_hot(digit: usize, p: f32) -> [f32; NUM_CLASSES] {
+        let mut s = [(1.0 - p) / (NUM_CLASSES - 1) as f32; NUM_CLASSES];
+        s[digit] = p;
+        s
+    }
+
+    #[test]
+    fn the_row_rule_reads_an_unsure_neighbour_as_its_best_digit() {
+        // A 3 the model ranks "not a digit" first (0.55), its own digit next (0.35).
+        let mut unsure = [0.01; NUM_CLASSES];
+        (unsure[crate::classify::NOT_A_DIGIT], unsure[3], unsure[8]) = (0.55, 0.35, 0.02);
+        let read = |row| {
+            let scores = vec![one_hot(4, 0.95), unsure, one_hot(7, 0.95)];
+            let rule = AcceptRule { min_confidence: 0.4, max_not_a_digit: 0.2, row };
+            let mut pipeline = Pipeline::new(PreprocessConfig::default(), Box::new(Scripted(scores)), rule);
+            let page = OwnedGrey { width: 640, height: 480, data: page_with_pale_digits(0.66, true) };
+            let result = pipeline.process(page.view()).unwrap();
+            assert_eq!(result.digits.len(), 3, "4, 3 and 7 in one row are candidates");
+            (result.reading.clone(), result.digits[1].confidence)
+        };
+        let (reading, confidence) = read(Some(RowRule { min_confidence: 0.2, max_not_a_digit: 0.6 }));
+        assert_eq!(reading, "437");
+        assert_eq!(confidence, 0.35, "shown with its own digit's probability, not the top class's");
+        assert_eq!(read(Some(RowRule { min_confidence: 0.2, max_not_a_digit: 0.5 })).0, "47", "too likely not a digit");
+        assert_eq!(read(Some(RowRule { min_confidence: 0.4, max_not_a_digit: 0.6 })).0, "47", "its digit too unsure");
+        assert_eq!(read(None).0, "47", "strict rule only");
     }
 }
