@@ -214,28 +214,32 @@ mod tests {
     use crate::preprocess::test_draw::page_with_pale_digits;
     use crate::policy::RowRule;
 
-    /// Reads every candidate as a confident "1", except the first `rejected` (in reading
-    /// order), which it calls "not a digit".
-    struct FirstRejected {
-        rejected: usize,
-    }
+    /// Gives the candidates, in reading order, these scores (too few scripted is a result
+    /// count error).
+    struct Scripted(Vec<[f32; NUM_CLASSES]>);
 
-    impl Classifier for FirstRejected {
+    impl Classifier for Scripted {
         fn name(&self) -> &str { "test" }
         fn classify(&mut self, digits: &[DigitTensor], out: &mut Vec<ClassScores>) -> Result<(), ClassifyError> {
             out.clear();
-            out.extend((0..digits.len()).map(|i| {
-                let mut p = [0.0; NUM_CLASSES];
-                p[if i < self.rejected { crate::classify::NOT_A_DIGIT } else { 1 }] = 1.0;
-                ClassScores(p)
-            }));
+            out.extend(self.0.iter().take(digits.len()).map(|p| ClassScores(*p)));
             Ok(())
         }
     }
 
+    /// `p` on `class`, the rest spread evenly over the other classes.
+    fn one_hot(class: usize, p: f32) -> [f32; NUM_CLASSES] {
+        let mut s = [(1.0 - p) / (NUM_CLASSES - 1) as f32; NUM_CLASSES];
+        s[class] = p;
+        s
+    }
+
     fn read(rejected: usize) -> String {
         let rule = AcceptRule { min_confidence: 0.4, max_not_a_digit: 0.2, row: None };
-        let mut pipeline = Pipeline::new(PreprocessConfig::default(), Box::new(FirstRejected { rejected }), rule);
+        // Every candidate a confident "1", except the first `rejected` (in reading order),
+        // called "not a digit".
+        let scores = (0..3).map(|i| one_hot(if i < rejected { crate::classify::NOT_A_DIGIT } else { 1 }, 1.0)).collect();
+        let mut pipeline = Pipeline::new(PreprocessConfig::default(), Box::new(Scripted(scores)), rule);
         let page = OwnedGrey { width: 640, height: 480, data: page_with_pale_digits(0.79, true) };
         let result = pipeline.process(page.view()).unwrap();
         assert_eq!(result.digits.len(), 3, "the ordinary digit and the two faint ones are candidates");
@@ -248,24 +252,6 @@ mod tests {
         // The only digit of ordinary contrast turns out not to be a digit: the faint marks it
         // vouched for are dropped with it.
         assert_eq!(read(1), "");
-    }
-
-    /// Gives each candidate, in reading order, its scripted scores.
-    struct Scripted(Vec<[f32; NUM_CLASSES]>);
-
-    impl Classifier for Scripted {
-        fn name(&self) -> &str { "test" }
-        fn classify(&mut self, digits: &[DigitTensor], out: &mut Vec<ClassScores>) -> Result<(), ClassifyError> {
-            out.clear();
-            out.extend(self.0.iter().cycle().take(digits.len()).map(|p| ClassScores(*p)));
-            Ok(())
-        }
-    }
-
-    fn one_hot(digit: usize, p: f32) -> [f32; NUM_CLASSES] {
-        let mut s = [(1.0 - p) / (NUM_CLASSES - 1) as f32; NUM_CLASSES];
-        s[digit] = p;
-        s
     }
 
     #[test]

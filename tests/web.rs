@@ -39,8 +39,7 @@ impl Daemon {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let Ok(line) = log.recv_timeout(deadline.saturating_duration_since(Instant::now())) else {
-                let _ = child.kill();
-                let _ = child.wait();
+                reap(&mut child);
                 panic!("no 'web view on' line");
             };
             if let Some(rest) = line.split("web view on http://").nth(1) {
@@ -66,9 +65,14 @@ impl Daemon {
 
 impl Drop for Daemon {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait(); // reap it: no zombie left behind by the test run
+        reap(&mut self.child);
     }
+}
+
+/// Kills a daemon and waits for it, so the test run leaves no zombie behind.
+fn reap(child: &mut std::process::Child) {
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 struct Reply {
@@ -342,6 +346,5 @@ fn a_busy_port_is_reported_and_retried_while_reading_goes_on() {
     expect("bound after retrying", Duration::from_secs(10));
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     assert_eq!(get(addr, "/api/status").code, 200);
-    let _ = child.kill();
-    let _ = child.wait();
+    reap(&mut child);
 }

@@ -264,7 +264,7 @@ impl Grouper {
     /// The merged groups left after [`Self::group`] (before any digit check).
     pub fn groups(&self) -> impl Iterator<Item = &Blob> + '_ { alive_groups(&self.groups, &self.merged_into).map(|(_, blob)| blob) }
 
-    fn is_alive(&self, g: usize) -> bool { self.merged_into[g] == g as u32 }
+    fn is_alive(&self, g: usize) -> bool { is_alive(&self.merged_into, g) }
 
     /// Accepted digits in reading order.
     pub fn digits(&self) -> &[Digit] { &self.digits }
@@ -313,8 +313,11 @@ impl Grouper {
 /// Groups not merged into another, with their index (a free function so that callers can
 /// borrow other fields of the grouper mutably meanwhile).
 fn alive_groups<'a>(groups: &'a [Blob], merged_into: &'a [u32]) -> impl Iterator<Item = (usize, &'a Blob)> + 'a {
-    groups.iter().enumerate().filter(|&(g, _)| merged_into[g] == g as u32)
+    groups.iter().enumerate().filter(|&(g, _)| is_alive(merged_into, g))
 }
+
+/// Whether group `g` was not merged into another.
+fn is_alive(merged_into: &[u32], g: usize) -> bool { merged_into[g] == g as u32 }
 
 #[cfg(test)]
 mod tests {
