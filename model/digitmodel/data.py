@@ -146,3 +146,16 @@ def split_validation(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np
     order = rng.permutation(n)
     n_val = int(round(n * fraction))
     return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
+# The model pipeline's seed; its validation splits below are fixed by it.
+PIPELINE_SEED = 20261128
+MNIST_VAL_FRACTION = 5000 / 60000
+USPS_VAL_FRACTION = 0.1
+
+
+def pipeline_splits(n_mnist: int, n_usps: int, seed: int = PIPELINE_SEED):
+    """((mnist_train, mnist_val), (usps_train, usps_val)): the index splits of MNIST train and
+    USPS train that the pipeline trains and validates on."""
+    return (split_validation(n_mnist, MNIST_VAL_FRACTION, seed),
+            split_validation(n_usps, USPS_VAL_FRACTION, seed + 1))

@@ -129,3 +129,16 @@ def test_matches_the_firmware_reference_vectors():
         out = normalize.normalize(crop)
         expected = case["out"]
         assert (out is None and expected is None) or out.ravel().tolist() == expected, case["name"]
+
+
+def test_validation_index_files_match_the_pipeline_split(tmp_path):
+    from digitmodel import splits
+
+    mnist_file, usps_file = splits.write_validation_indices(tmp_path)
+    mnist_val = np.array([int(line) for line in mnist_file.read_text().split()])
+    usps_val = np.array([int(line) for line in usps_file.read_text().split()])
+    (mnist_train, expected_mnist), (usps_train, expected_usps) = data.pipeline_splits(60000, 7291)
+    assert len(mnist_val) == 5000 and len(usps_val) == 729
+    assert np.array_equal(mnist_val, expected_mnist) and np.array_equal(usps_val, expected_usps)
+    # Held out: no validation digit is a training digit.
+    assert not set(mnist_val) & set(mnist_train) and not set(usps_val) & set(usps_train)

@@ -88,6 +88,17 @@ impl DigitSet {
     pub fn is_empty(&self) -> bool { self.labels.is_empty() }
     pub fn side(&self) -> usize { self.side }
     pub fn labels(&self) -> &[u8] { &self.labels }
+    /// The digits at `indices`, in that order; `None` if an index is out of range.
+    pub fn select(&self, indices: &[usize]) -> Option<DigitSet> {
+        let n = self.side * self.side;
+        let mut labels = Vec::with_capacity(indices.len());
+        let mut pixels = Vec::with_capacity(indices.len() * n);
+        for &i in indices {
+            labels.push(*self.labels.get(i)?);
+            pixels.extend_from_slice(&self.pixels[i * n..(i + 1) * n]);
+        }
+        Some(DigitSet { side: self.side, labels, pixels })
+    }
     /// Digit `i`. Panics if `i >= len()`.
     pub fn get(&self, i: usize) -> DigitRef<'_> {
         let n = self.side * self.side;
@@ -320,6 +331,17 @@ mod tests {
 
     fn data_dir() -> PathBuf {
         resolve_data_dir(None)
+    }
+
+    #[test]
+    fn select_keeps_the_listed_digits_in_order_and_refuses_bad_indices() {
+        let set = DigitSet::new(2, vec![3, 5, 7], (0..12).collect()).unwrap();
+        let picked = set.select(&[2, 0]).unwrap();
+        assert_eq!(picked.labels(), &[7, 3]);
+        assert_eq!(picked.get(0).pixels, &[8, 9, 10, 11]);
+        assert_eq!(picked.get(1).pixels, &[0, 1, 2, 3]);
+        assert!(set.select(&[1, 3]).is_none(), "index 3 of 3 digits");
+        assert!(set.select(&[]).unwrap().is_empty());
     }
 
     #[test]
