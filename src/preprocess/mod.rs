@@ -166,6 +166,7 @@ impl Preprocessor {
         self.timings.binarize = clock.lap();
 
         self.polarity = cfg.force_polarity.unwrap_or_else(|| polarity::decide(&evidence));
+        log::trace!("polarity {:?} from {evidence:?}", self.polarity);
         self.timings.polarity = clock.lap();
 
         let max_run = match cfg.line_run_per_mille {
