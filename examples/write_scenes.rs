@@ -14,8 +14,7 @@ use std::error::Error;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use digitd::synth::data::load_mnist;
-use digitd::synth::data::load_usps;
+use digitd::synth::data::{load_mnist, load_usps};
 use digitd::synth::{blank_page, resolve_data_dir, save_grey, text_scene, DigitBank, DigitSet};
 
 /// The seeds `tests/scenes.rs` uses.

@@ -51,8 +51,8 @@ pub struct PolarityEvidence {
 /// How many times the evidence against the frame's brightness must outweigh the evidence for
 /// it. A bright frame is paper and a dark one a board unless the strokes clearly say otherwise:
 /// a hard shadow edge across a page of small, thin digits can give more light-ink evidence
-/// (the lit paper beside the shadow) than the digits give dark-ink evidence. On 1 800 scenes
-/// and blank pages drawn from validation digits, the two pages that went wrong that way had
+/// (the lit paper beside the shadow) than the digits give dark-ink evidence. On 1 500 scenes
+/// drawn from validation digits (README, "Development"), the two that went wrong that way had
 /// 1.2x and 1.9x; the closest right decisions against the brightness (dark-ink pages dimmer
 /// than mid-grey) had 41x, and with it (chalk on a board) 1.3x.
 pub const AGAINST_BRIGHTNESS_RATIO: u64 = 4;
