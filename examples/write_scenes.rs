@@ -12,9 +12,9 @@
 
 use std::error::Error;
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use digitd::synth::data::{load_mnist, load_usps};
+use digitd::synth::data::{load_mnist_train, load_usps_train, read_indices};
 use digitd::synth::{blank_page, resolve_data_dir, save_grey, text_scene, DigitBank, DigitSet};
 
 /// The seeds `tests/scenes.rs` uses.
@@ -36,8 +36,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let bank = match indices {
         None => DigitBank::load_test_sets(&data)?,
         Some((mnist_indices, usps_indices)) => {
-            let mnist = load_mnist(&data.join("mnist/train-images-idx3-ubyte.gz"), &data.join("mnist/train-labels-idx1-ubyte.gz"))?;
-            let usps = load_usps(&data.join("usps/zip.train.gz"))?;
+            let (mnist, usps) = (load_mnist_train(&data)?, load_usps_train(&data)?);
             DigitBank::unfiltered(subset(&mnist, mnist_indices)?, subset(&usps, usps_indices)?)
         }
     };
@@ -53,12 +52,8 @@ fn main() -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
-/// The digits of `set` listed in `index_file` (one index per line).
+/// The digits of `set` listed in `index_file`.
 fn subset(set: &DigitSet, index_file: &str) -> Result<DigitSet, Box<dyn Error>> {
-    let indices: Vec<usize> = std::fs::read_to_string(index_file)?
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| l.trim().parse())
-        .collect::<Result<_, _>>()?;
-    set.select(&indices).ok_or_else(|| format!("{index_file}: an index is past the {} digits of its set", set.len()).into())
+    let indices = read_indices(Path::new(index_file), set.len())?;
+    Ok(set.select(&indices).expect("read_indices checked every index"))
 }

@@ -9,15 +9,14 @@
 
 use std::error::Error;
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use digitd::synth::data::{load_usps, USPS_TEST};
+use digitd::synth::data::{load_usps_test, load_usps_train, read_indices};
 use digitd::synth::{resolve_data_dir, save_grey, single_digit_page};
 
 /// The seeds `tests/usps_pipeline.rs` uses for the test split; train pages start elsewhere.
 const TEST_SEED_BASE: u64 = 3_000_000;
 const TRAIN_SEED_BASE: u64 = 4_000_000;
-const USPS_TRAIN: &str = "usps/zip.train.gz";
 
 fn main() -> Result<(), Box<dyn Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -26,23 +25,20 @@ fn main() -> Result<(), Box<dyn Error>> {
         [dir, split, index] => (dir, split, Some(index)),
         _ => return Err("usage: write_usps_pages DIR test|train [INDEX_FILE]".into()),
     };
-    let (file, seed_base) = match split.as_str() {
-        "test" => (USPS_TEST, TEST_SEED_BASE),
-        "train" => (USPS_TRAIN, TRAIN_SEED_BASE),
+    let data = resolve_data_dir(None);
+    let (digits, seed_base) = match split.as_str() {
+        "test" => (load_usps_test(&data)?, TEST_SEED_BASE),
+        "train" => (load_usps_train(&data)?, TRAIN_SEED_BASE),
         other => return Err(format!("split {other:?} is neither test nor train").into()),
     };
-    let digits = load_usps(&resolve_data_dir(None).join(file))?;
-    let indices: Vec<usize> = match index_file {
-        Some(path) => std::fs::read_to_string(path)?.lines().filter(|l| !l.trim().is_empty()).map(|l| l.trim().parse()).collect::<Result<_, _>>()?,
+    let indices = match index_file {
+        Some(path) => read_indices(Path::new(path), digits.len())?,
         None => (0..digits.len()).collect(),
     };
     let dir = PathBuf::from(dir);
     std::fs::create_dir_all(&dir)?;
     let mut expected = String::new();
     for i in indices {
-        if i >= digits.len() {
-            return Err(format!("index {i} is past the {} digits of USPS {split}", digits.len()).into());
-        }
         let page = single_digit_page(digits.get(i), seed_base + i as u64);
         let name = format!("usps-{split}-{i:04}.png");
         save_grey(&page.image, &dir.join(&name), 90)?;

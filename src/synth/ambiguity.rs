@@ -91,7 +91,7 @@ pub fn label_votes(test: &DigitSet, train: &DigitSet, k: usize, threads: usize) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::synth::data::{load_mnist, load_usps, resolve_data_dir};
+    use crate::synth::data::{load_mnist_test, load_mnist_train, load_usps_test, load_usps_train, resolve_data_dir};
 
     #[test]
     fn list_parses_and_is_small() {
@@ -107,10 +107,10 @@ mod tests {
     #[ignore]
     fn stored_ambiguous_list_is_current() {
         let dir = resolve_data_dir(None);
-        let mnist_test = load_mnist(&dir.join("mnist/t10k-images-idx3-ubyte.gz"), &dir.join("mnist/t10k-labels-idx1-ubyte.gz")).unwrap();
-        let mnist_train = load_mnist(&dir.join("mnist/train-images-idx3-ubyte.gz"), &dir.join("mnist/train-labels-idx1-ubyte.gz")).unwrap();
-        let usps_test = load_usps(&dir.join("usps/zip.test.gz")).unwrap();
-        let usps_train = load_usps(&dir.join("usps/zip.train.gz")).unwrap();
+        let mnist_test = load_mnist_test(&dir).unwrap();
+        let mnist_train = load_mnist_train(&dir).unwrap();
+        let usps_test = load_usps_test(&dir).unwrap();
+        let usps_train = load_usps_train(&dir).unwrap();
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
         let mnist = find_ambiguous(&mnist_test, &mnist_train, NEIGHBOURS, MIN_VOTES, threads);
         let usps = find_ambiguous(&usps_test, &usps_train, NEIGHBOURS, MIN_VOTES, threads);

@@ -20,6 +20,9 @@ pub const DATA_DIR_ENV: &str = "DIGITD_DATA_DIR";
 pub const MNIST_TEST_IMAGES: &str = "mnist/t10k-images-idx3-ubyte.gz";
 pub const MNIST_TEST_LABELS: &str = "mnist/t10k-labels-idx1-ubyte.gz";
 pub const USPS_TEST: &str = "usps/zip.test.gz";
+pub const MNIST_TRAIN_IMAGES: &str = "mnist/train-images-idx3-ubyte.gz";
+pub const MNIST_TRAIN_LABELS: &str = "mnist/train-labels-idx1-ubyte.gz";
+pub const USPS_TRAIN: &str = "usps/zip.train.gz";
 
 const IDX_IMAGES_MAGIC: u32 = 0x0000_0803;
 const IDX_LABELS_MAGIC: u32 = 0x0000_0801;
@@ -158,6 +161,37 @@ pub fn load_mnist_test(dir: &Path) -> Result<DigitSet, DataError> {
 
 pub fn load_usps_test(dir: &Path) -> Result<DigitSet, DataError> {
     load_usps(&dir.join(USPS_TEST))
+}
+
+/// MNIST train: for tuning sets (through an index file) and the ambiguity check, never scenes
+/// that measure accuracy.
+pub fn load_mnist_train(dir: &Path) -> Result<DigitSet, DataError> {
+    load_mnist(&dir.join(MNIST_TRAIN_IMAGES), &dir.join(MNIST_TRAIN_LABELS))
+}
+
+pub fn load_usps_train(dir: &Path) -> Result<DigitSet, DataError> {
+    load_usps(&dir.join(USPS_TRAIN))
+}
+
+/// Reads an index file (one digit index per line, blank lines ignored, as written by the model
+/// pipeline's `digitmodel.splits`) and checks every index against a set of `set_len` digits.
+pub fn read_indices(path: &Path, set_len: usize) -> Result<Vec<usize>, DataError> {
+    let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
+        io::ErrorKind::NotFound => DataError::Missing { path: path.to_path_buf() },
+        _ => DataError::Io { path: path.to_path_buf(), source: e },
+    })?;
+    let mut indices = Vec::new();
+    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let index: usize = line
+            .trim()
+            .parse()
+            .map_err(|_| DataError::malformed(path, format!("line {}: {:?} is not a digit index", n + 1, line.trim())))?;
+        if index >= set_len {
+            return Err(DataError::malformed(path, format!("line {}: index {index} is past the {set_len} digits of its set", n + 1)));
+        }
+        indices.push(index);
+    }
+    Ok(indices)
 }
 
 /// Reads a whole gzip file, telling a missing file, a read error and a bad stream apart.
@@ -396,6 +430,25 @@ mod tests {
         // The loader reports the same corruption as a bad gzip stream, also by name.
         let err = load_usps(&copy).unwrap_err();
         assert!(err.to_string().contains("zip.test.gz"), "{err}");
+    }
+
+    #[test]
+    fn index_files_parse_and_bad_lines_are_named() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = |name: &str, text: &str| {
+            let path = tmp.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            path
+        };
+        let good = file("good.txt", "3\n 0 \n\n7\n");
+        assert_eq!(read_indices(&good, 8).unwrap(), vec![3, 0, 7]);
+
+        let err = read_indices(&good, 7).unwrap_err().to_string();
+        assert!(err.contains("good.txt") && err.contains("line 4") && err.contains("index 7"), "{err}");
+        let err = read_indices(&file("word.txt", "1\nseven\n"), 10).unwrap_err().to_string();
+        assert!(err.contains("word.txt") && err.contains("line 2") && err.contains("seven"), "{err}");
+        let err = read_indices(&tmp.path().join("absent.txt"), 10).unwrap_err();
+        assert!(matches!(err, DataError::Missing { .. }), "{err}");
     }
 
     #[test]
