@@ -1,6 +1,7 @@
 """The whole model pipeline, end to end: `python -m digitmodel.pipeline` (see model/README.md).
 
-data -> teacher -> plain student -> distilled student -> pruning (sweep + channels) -> QAT ->
+data -> student (teacher + distilled student only with the profile's `distill`) -> pruning
+(sweep + channels) -> QAT ->
 ONNX + RKNN (PTQ and QAT, simulator) -> reject threshold -> golden vectors -> MANIFEST + REPORT.
 """
 from __future__ import annotations
@@ -29,17 +30,21 @@ NOT_A_DIGIT = 10
 CLASSES = [str(d) for d in range(10)] + ["not_a_digit"]
 
 PROFILES = {
-    # The shipped artifacts come from "full" (fits 45 min on 2 CPU cores).
-    "full": dict(camera_variants=10000, neg_train=10000, neg_val=2000, neg_test=4000,
-                 crop_text_pages=6000, crop_blank_pages=4000, crop_val_pages=600,
-                 teacher_epochs=6, student_epochs=24, samples_per_epoch=50000,
+    # The shipped artifacts come from "full" (fits 45 min on 2 CPU cores; ~25 min in Dec 2026).
+    # Twice the firmware-crop pages and 48 student epochs instead of 6 000 and 24 read more of the
+    # validation *pages* through the firmware (1 433 vs 1 426 of 1 500 scenes, 3 621 vs 3 595 of
+    # 3 645 USPS pages); more pages without more epochs cost MNIST test accuracy (99.52 %).
+    # Distillation is off: it never beat the plain student on validation.
+    "full": dict(camera_variants=10000, neg_train=10000, neg_val=8000, neg_test=4000,
+                 crop_text_pages=12000, crop_blank_pages=4000, crop_val_pages=600,
+                 distill=False, teacher_epochs=6, student_epochs=48, samples_per_epoch=50000,
                  sparsities=[0.3, 0.5, 0.7, 0.9], prune_ft_samples=15000,
                  keep_ratios=[0.75], channel_ft_epochs=4, qat_samples=20000,
                  calib_per_class=20, golden_per_class=6, golden_negatives=12),
     # A few minutes, for trying the pipeline; numbers are not the shipped ones.
     "quick": dict(camera_variants=2000, neg_train=2000, neg_val=500, neg_test=500,
                   crop_text_pages=300, crop_blank_pages=200, crop_val_pages=100,
-                  teacher_epochs=1, student_epochs=1, samples_per_epoch=6000,
+                  distill=True, teacher_epochs=1, student_epochs=1, samples_per_epoch=6000,
                   sparsities=[0.5, 0.9], prune_ft_samples=2000,
                   keep_ratios=[0.5], channel_ft_epochs=1, qat_samples=2000,
                   calib_per_class=20, golden_per_class=6, golden_negatives=12),
@@ -190,7 +195,9 @@ def choose_reject_rule(val_logits: np.ndarray, val_y: np.ndarray, max_neg_accept
     negatives are the generated ones plus the firmware's own crops of stray marks, fragments and
     specks (`crops.py`), the hardest kind: a few of those are digit-shaped strokes that no
     threshold rejects. 0.3 % leaves margin under the 0.5 % bar. (With generated negatives only,
-    0.1 % was needed: they understated what a page holds.)"""
+    0.1 % was needed: they understated what a page holds.) The full profile validates on 8 000
+    generated negatives: with 2 000, the 0.3 % limit was 6 samples, and the chosen threshold
+    let 0.6 % of the test negatives through."""
     neg = val_y == NOT_A_DIGIT
     best = 0.01
     for t in np.round(np.arange(0.01, 0.501, 0.01), 2):
@@ -258,25 +265,24 @@ def main(argv=None) -> int:
         named = {"data": "data", "teacher": "teacher", "student_plain": "student (plain)",
                  "student_kd": "student (distilled)", "qat": "quantization-aware training"}
         return named.get(hit) or ("pruning sweep (unstructured)" if hit.startswith("prune") else "pruning (channels)")
-    with stage("teacher"):
-        teacher, histories["teacher"] = trained("teacher", nets.teacher, TrainConfig(epochs=P["teacher_epochs"], samples_per_epoch=spe, seed=SEED + 10))
-        results["teacher"] = float_metrics(teacher, D)
     with stage("student (plain)"):
         plain, histories["student_plain"] = trained("student_plain", nets.student, TrainConfig(epochs=P["student_epochs"], samples_per_epoch=spe, seed=SEED + 11, ema_decay=STUDENT_EMA))
         results["student_plain"] = float_metrics(plain, D)
-    with stage("student (distilled)"):
-        kd_cfg = TrainConfig(epochs=P["student_epochs"], samples_per_epoch=spe, seed=SEED + 12, kd_alpha=0.7, label_smoothing=0.0,
-                             ema_decay=STUDENT_EMA)
-        student, histories["student_kd"] = trained("student_kd", nets.student, kd_cfg, teacher=teacher)
-        results["student_kd"] = float_metrics(student, D)
-
-    # The base for pruning, QAT and shipping: the better student on validation. Distillation
-    # only helps when the teacher knows more than the student can learn alone; which one wins
-    # is decided on validation data, never on the test sets.
-    if results["student_kd"]["val"] >= results["student_plain"]["val"]:
-        base_name, base = "student_kd", student
-    else:
-        base_name, base = "student_plain", plain
+    base_name, base = "student_plain", plain
+    if P["distill"]:
+        with stage("teacher"):
+            teacher, histories["teacher"] = trained("teacher", nets.teacher, TrainConfig(epochs=P["teacher_epochs"], samples_per_epoch=spe, seed=SEED + 10))
+            results["teacher"] = float_metrics(teacher, D)
+        with stage("student (distilled)"):
+            kd_cfg = TrainConfig(epochs=P["student_epochs"], samples_per_epoch=spe, seed=SEED + 12, kd_alpha=0.7, label_smoothing=0.0,
+                                 ema_decay=STUDENT_EMA)
+            student, histories["student_kd"] = trained("student_kd", nets.student, kd_cfg, teacher=teacher)
+            results["student_kd"] = float_metrics(student, D)
+        # The base for pruning, QAT and shipping: the better student on validation. Distillation
+        # only helps when the teacher knows more than the student can learn alone; which one
+        # wins is decided on validation data, never on the test sets.
+        if results["student_kd"]["val"] >= results["student_plain"]["val"]:
+            base_name, base = "student_kd", student
     results["base"] = base_name
     # Pruned and quantization-aware models are fine-tuned by distillation from their unpruned,
     # float base: it is at least as good as the teacher on validation (see above).

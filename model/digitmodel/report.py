@@ -168,22 +168,29 @@ def write_all(out: Path, S: dict, histories: dict, chosen: dict, D: dict, qparam
         f"| MNIST test digits accepted and correct (INT8) | {pct(S['mnist_correct_accept_int8'])} |",
         f"| USPS test digits accepted (INT8) | {pct(S['usps_accept_int8'])} |",
         "",
-        "## Distillation",
+        "## Students",
         "",
         "| model | params | MACs | val | MNIST test | USPS test |",
         "|---|---|---|---|---|---|",
     ]
-    for k, label in (("teacher", "teacher"), ("student_plain", "student, hard labels"), ("student_kd", "student, distilled (T=4, alpha=0.7)")):
+    rows = (("teacher", "teacher"), ("student_plain", "student, hard labels"), ("student_kd", "student, distilled (T=4, alpha=0.7)"))
+    for k, label in ((k, label) for k, label in rows if k in R):
         r = R[k]
         lines.append(f"| {label} | {r['params']:,} | {r['macs']:,} | {pct(r['val'])} | {pct(r['mnist_test'])} | {pct(r['usps_test'])} |")
     base_label = {"student_kd": "the distilled student", "student_plain": "the student trained on hard labels"}[R["base"]]
+    lines += ["", f"Base for pruning, QAT and shipping: {base_label}."]
+    if "teacher" in R:
+        lines += [
+            "The better student on validation is the base. Distillation helps only when the teacher knows",
+            f"more than the student learns alone; here the teacher costs {R['teacher']['macs'] / R['student_plain']['macs']:.1f}x the student's MACs and",
+            "trains fewer epochs, so compare its validation accuracy with the plain student's.",
+        ]
+    else:
+        lines += [
+            "No teacher or distilled student in this profile: in the last full runs the distilled student",
+            "validated below the plain one, and the two stages took 23 of the 43 minutes.",
+        ]
     lines += [
-        "",
-        f"Base for pruning, QAT and shipping: the better student on validation, here {base_label}.",
-        "Distillation helps only when the teacher knows more than the student learns alone; within this",
-        f"run's time budget the teacher is trained for fewer epochs than the students (it costs {R['teacher']['macs'] / R['student_plain']['macs']:.1f}x the",
-        "MACs), so compare the teacher's validation accuracy with the plain student's before reading",
-        "the distillation row as a gain or a loss.",
         "",
         "## Pruning",
         "",
