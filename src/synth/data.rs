@@ -47,6 +47,13 @@ pub enum DataError {
 }
 
 impl DataError {
+    /// A file or folder that could not be opened: missing, or another I/O error.
+    fn opening(path: &Path, e: io::Error) -> Self {
+        match e.kind() {
+            io::ErrorKind::NotFound => DataError::Missing { path: path.to_path_buf() },
+            _ => DataError::Io { path: path.to_path_buf(), source: e },
+        }
+    }
     fn malformed(path: &Path, reason: impl Into<String>) -> Self {
         DataError::Malformed { path: path.to_path_buf(), reason: reason.into() }
     }
@@ -176,10 +183,7 @@ pub fn load_usps_train(dir: &Path) -> Result<DigitSet, DataError> {
 /// Reads an index file (one digit index per line, blank lines ignored, as written by the model
 /// pipeline's `digitmodel.splits`) and checks every index against a set of `set_len` digits.
 pub fn read_indices(path: &Path, set_len: usize) -> Result<Vec<usize>, DataError> {
-    let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
-        io::ErrorKind::NotFound => DataError::Missing { path: path.to_path_buf() },
-        _ => DataError::Io { path: path.to_path_buf(), source: e },
-    })?;
+    let text = std::fs::read_to_string(path).map_err(|e| DataError::opening(path, e))?;
     let mut indices = Vec::new();
     for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let index: usize = line
@@ -196,10 +200,7 @@ pub fn read_indices(path: &Path, set_len: usize) -> Result<Vec<usize>, DataError
 
 /// Reads a whole gzip file, telling a missing file, a read error and a bad stream apart.
 fn read_gzip(path: &Path) -> Result<Vec<u8>, DataError> {
-    let file = File::open(path).map_err(|e| match e.kind() {
-        io::ErrorKind::NotFound => DataError::Missing { path: path.to_path_buf() },
-        _ => DataError::Io { path: path.to_path_buf(), source: e },
-    })?;
+    let file = File::open(path).map_err(|e| DataError::opening(path, e))?;
     let mut out = Vec::new();
     GzDecoder::new(BufReader::new(file))
         .read_to_end(&mut out)
@@ -292,10 +293,7 @@ pub fn load_usps(path: &Path) -> Result<DigitSet, DataError> {
 
 /// Lower-case hex SHA-256 of a file.
 pub fn sha256_file(path: &Path) -> Result<String, DataError> {
-    let mut file = File::open(path).map_err(|e| match e.kind() {
-        io::ErrorKind::NotFound => DataError::Missing { path: path.to_path_buf() },
-        _ => DataError::Io { path: path.to_path_buf(), source: e },
-    })?;
+    let mut file = File::open(path).map_err(|e| DataError::opening(path, e))?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
     loop {
@@ -317,10 +315,7 @@ pub fn verify_checksums(dir: &Path) -> Result<usize, DataError> {
     if top.is_file() {
         sum_files.push(top.clone());
     }
-    let entries = std::fs::read_dir(dir).map_err(|e| match e.kind() {
-        io::ErrorKind::NotFound => DataError::Missing { path: dir.to_path_buf() },
-        _ => DataError::Io { path: dir.to_path_buf(), source: e },
-    })?;
+    let entries = std::fs::read_dir(dir).map_err(|e| DataError::opening(dir, e))?;
     let mut subdirs: Vec<PathBuf> = entries.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_dir()).collect();
     subdirs.sort();
     sum_files.extend(subdirs.into_iter().map(|d| d.join("SHA256SUMS")).filter(|p| p.is_file()));
