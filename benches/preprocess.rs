@@ -14,10 +14,18 @@ use digitd::preprocess::Preprocessor;
 mod draw;
 use draw::*;
 
-fn four_digit_frame() -> OwnedGrey {
+/// Four MNIST digits on a page with specks; `tilted`: on ruled lines tilted by ~4 degrees
+/// that the digits touch (the lines are cut away), else beside one horizontal line.
+fn four_digit_frame(tilted: bool) -> OwnedGrey {
     let (w, h) = (640, 480);
     let mut canvas = Canvas::new(w, h);
-    canvas.ruled_lines(200, 1000, 2, 0.7);
+    if tilted {
+        for y in (60..h).step_by(70) {
+            canvas.stroke((0.0, y as f32), (w as f32, y as f32 - 45.0), 2.0, 0.6);
+        }
+    } else {
+        canvas.ruled_lines(200, 1000, 2, 0.7);
+    }
     // (x, y, scale): digits about 40, 60, 80 and 120 px tall.
     let placed = [(40, 40, 2.0), (150, 30, 3.0), (280, 20, 4.0), (420, 220, 6.0)];
     match mnist_test_images(placed.len()) {
@@ -41,13 +49,18 @@ fn four_digit_frame() -> OwnedGrey {
 }
 
 fn bench_preprocess(c: &mut Criterion) {
-    let frame = four_digit_frame();
+    let frame = four_digit_frame(false);
     let mut pre = Preprocessor::default();
     let found = pre.process(frame.view()).len();
     assert_eq!(found, 4, "the bench frame must hold 4 readable digits");
     eprintln!("stage timings of one frame: {:?}", pre.timings());
-
     c.bench_function("preprocess 640x480, 4 digits", |b| b.iter(|| pre.process(black_box(frame.view())).len()));
+
+    let frame = four_digit_frame(true);
+    let found = pre.process(frame.view()).len();
+    assert_eq!(found, 4, "the tilted-lines frame must hold 4 readable digits");
+    eprintln!("stage timings of one frame on tilted lines: {:?}", pre.timings());
+    c.bench_function("preprocess 640x480, 4 digits on tilted ruled lines", |b| b.iter(|| pre.process(black_box(frame.view())).len()));
 }
 
 criterion_group!(benches, bench_preprocess);

@@ -64,6 +64,9 @@ impl Blob {
     }
 }
 
+/// Most parts [`Labeller::split_columns`] makes of one component.
+pub const MAX_SPLIT: usize = 8;
+
 /// Run-length labeller; its buffers are reused from frame to frame.
 #[derive(Debug, Default)]
 pub struct Labeller {
@@ -73,6 +76,21 @@ pub struct Labeller {
     /// Component index per run.
     run_component: Vec<u32>,
     components: Vec<Blob>,
+    split: SplitScratch,
+}
+
+/// Scratch of [`Labeller::split_columns`].
+#[derive(Debug, Default)]
+struct SplitScratch {
+    /// The split component's runs (indices into `runs`), in row order.
+    members: Vec<u32>,
+    /// Per member: the part that took it, or none yet.
+    claimed: Vec<u32>,
+    /// Members inside the current span (indices into `members`), their union-find parents
+    /// and per-root areas.
+    local: Vec<u32>,
+    parent: Vec<u32>,
+    area: Vec<u32>,
 }
 
 impl Labeller {
@@ -112,6 +130,97 @@ impl Labeller {
     /// Components in raster order of their first pixel.
     pub fn components(&self) -> &[Blob] { &self.components }
 
+    /// Splits `component` into parts, one per column span `[x0, x1)` (sorted, disjoint; see
+    /// `tails`). A part is the largest 8-connected set of the component's ink inside its span:
+    /// line pieces that only the cut-away columns joined to the digit are left out. The first
+    /// part keeps the component's index; the other parts, then one empty component holding
+    /// the left-out runs, are appended. `parts` receives the parts' indices. Runs are not cut:
+    /// a run reaching out of its part's span keeps its pixels there, so whoever paints runs
+    /// clips them to the part's box.
+    pub fn split_columns(&mut self, component: u32, spans: &[(u32, u32)], ink: &[u8], width: usize, parts: &mut Vec<u32>) {
+        parts.clear();
+        let spans = &spans[..spans.len().min(MAX_SPLIT)];
+        if spans.is_empty() || component as usize >= self.components.len() {
+            return;
+        }
+        const UNCLAIMED: u32 = u32::MAX;
+        let empty = Blob { x0: 0, y0: 0, x1: 0, y1: 0, area: 0, ink_sum: 0, peak: 0 };
+        for k in 0..spans.len() {
+            parts.push(if k == 0 { component } else { self.components.len() as u32 });
+            if k > 0 {
+                self.components.push(empty);
+            }
+        }
+        let left_out = self.components.len() as u32;
+        self.components.push(empty);
+        let split = &mut self.split;
+        split.members.clear();
+        split.members.extend((0..self.runs.len() as u32).filter(|&i| self.run_component[i as usize] == component));
+        split.claimed.clear();
+        split.claimed.resize(split.members.len(), UNCLAIMED);
+        for (&(x0, x1), &part) in spans.iter().zip(parts.iter()) {
+            let clip = |run: &Run| (run.y, run.x0.max(x0), run.x1.min(x1));
+            // The unclaimed member runs inside the span (indices into `members`), row by row.
+            split.local.clear();
+            split.local.extend((0..split.members.len() as u32).filter(|&m| {
+                let (_, a, b) = clip(&self.runs[split.members[m as usize] as usize]);
+                a < b && split.claimed[m as usize] == UNCLAIMED
+            }));
+            split.parent.clear();
+            split.parent.extend(0..split.local.len() as u32);
+            let mut previous = 0..0;
+            let mut i = 0;
+            while i < split.local.len() {
+                let row = self.runs[split.members[split.local[i] as usize] as usize].y;
+                let end = i + split.local[i..].iter().take_while(|&&m| self.runs[split.members[m as usize] as usize].y == row).count();
+                for c in i..end {
+                    let (_, cx0, cx1) = clip(&self.runs[split.members[split.local[c] as usize] as usize]);
+                    for p in previous.clone() {
+                        let (py, px0, px1) = clip(&self.runs[split.members[split.local[p] as usize] as usize]);
+                        if py + 1 == row && px1 >= cx0 && px0 <= cx1 {
+                            unite(&mut split.parent, p as u32, c as u32);
+                        }
+                    }
+                }
+                previous = i..end;
+                i = end;
+            }
+            // The largest set by area.
+            split.area.clear();
+            split.area.resize(split.local.len(), 0);
+            for l in 0..split.local.len() {
+                let (_, a, b) = clip(&self.runs[split.members[split.local[l] as usize] as usize]);
+                let root = find_root(&mut split.parent, l as u32) as usize;
+                split.area[root] += b - a;
+            }
+            let Some(best) = (0..split.local.len()).max_by_key(|&l| (split.area[l], std::cmp::Reverse(l))) else { continue };
+            let mut blob: Option<Blob> = None;
+            for l in 0..split.local.len() {
+                if find_root(&mut split.parent, l as u32) as usize != best {
+                    continue;
+                }
+                let m = split.local[l] as usize;
+                split.claimed[m] = part;
+                let (y, a, b) = clip(&self.runs[split.members[m] as usize]);
+                let pixels = &ink[y as usize * width..][a as usize..b as usize];
+                let piece = Blob {
+                    x0: a,
+                    y0: y,
+                    x1: b,
+                    y1: y + 1,
+                    area: b - a,
+                    ink_sum: pixels.iter().map(|&v| v as u64).sum(),
+                    peak: pixels.iter().copied().max().unwrap_or(0),
+                };
+                blob = Some(blob.map_or(piece, |sum| sum.union(&piece)));
+            }
+            self.components[part as usize] = blob.unwrap_or(empty);
+        }
+        for (&r, &claim) in split.members.iter().zip(&split.claimed) {
+            self.run_component[r as usize] = if claim == UNCLAIMED { left_out } else { claim };
+        }
+    }
+
     /// Unions each run from `first` on (the current row) with the runs of `previous` it
     /// touches. Both lists are sorted by `x0`, so one forward sweep suffices.
     fn join_with_previous_row(&mut self, previous: std::ops::Range<usize>, first: usize) {
@@ -130,24 +239,9 @@ impl Labeller {
         }
     }
 
-    fn find(&mut self, mut i: u32) -> u32 {
-        while self.parent[i as usize] != i {
-            let grandparent = self.parent[self.parent[i as usize] as usize];
-            self.parent[i as usize] = grandparent; // path halving
-            i = grandparent;
-        }
-        i
-    }
+    fn find(&mut self, i: u32) -> u32 { find_root(&mut self.parent, i) }
 
-    fn union(&mut self, a: u32, b: u32) {
-        let (ra, rb) = (self.find(a), self.find(b));
-        // The smaller index stays root, so a root is always its component's first run.
-        if ra < rb {
-            self.parent[rb as usize] = ra;
-        } else if rb < ra {
-            self.parent[ra as usize] = rb;
-        }
-    }
+    fn union(&mut self, a: u32, b: u32) { unite(&mut self.parent, a, b) }
 
     fn collect_components(&mut self, ink: &[u8], width: usize) {
         for i in 0..self.runs.len() {
@@ -166,6 +260,27 @@ impl Labeller {
                 self.components[c as usize].absorb(&piece);
             }
         }
+    }
+}
+
+/// Union-find root of `i`, halving the path on the way.
+fn find_root(parent: &mut [u32], mut i: u32) -> u32 {
+    while parent[i as usize] != i {
+        let grandparent = parent[parent[i as usize] as usize];
+        parent[i as usize] = grandparent;
+        i = grandparent;
+    }
+    i
+}
+
+/// Joins the sets of `a` and `b`. The smaller index stays root, so a root is always its set's
+/// first element.
+fn unite(parent: &mut [u32], a: u32, b: u32) {
+    let (ra, rb) = (find_root(parent, a), find_root(parent, b));
+    if ra < rb {
+        parent[rb as usize] = ra;
+    } else if rb < ra {
+        parent[ra as usize] = rb;
     }
 }
 

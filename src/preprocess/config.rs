@@ -93,6 +93,9 @@ pub struct PreprocessConfig {
     /// Grow each digit's mask by one pixel before cropping so that anti-aliased stroke edges
     /// (below the ink threshold) keep their weight.
     pub dilate_crop: bool,
+    /// Cut digits written on a tilted ruled line free of it, instead of dropping them with
+    /// the line (see `tails`).
+    pub cut_free_of_lines: bool,
 }
 
 impl Default for PreprocessConfig {
@@ -127,6 +130,7 @@ impl Default for PreprocessConfig {
             max_pieces: 256,
             max_digits: 32,
             dilate_crop: true,
+            cut_free_of_lines: true,
         }
     }
 }

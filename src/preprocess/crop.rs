@@ -199,7 +199,8 @@ impl CropBuilder {
             if src.piece_group[component as usize] != digit.group {
                 continue;
             }
-            let (ry, rx0, rx1) = (run.y as usize, run.x0 as usize, run.x1 as usize);
+            // Clipped to the digit's box: a piece cut free of a line keeps the line's runs.
+            let (ry, rx0, rx1) = (run.y as usize, run.x0.max(b.x0) as usize, run.x1.min(b.x1) as usize);
             let row = (ry - y0) * cw;
             for x in rx0..rx1 {
                 // Ink keeps at least 1; where the window is all ink, the binariser's strength.

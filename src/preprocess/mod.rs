@@ -9,7 +9,7 @@
 //! 3. [`components`]: 8-connected run-length labelling with per-component statistics, leaving
 //!    out ink runs as long as a ruled line;
 //! 4. [`filter`]: dropping specks, lines (whole or in fragments), cut-off and implausible
-//!    blobs;
+//!    blobs; [`tails`] cuts digits free of the tilted ruled lines they are written on;
 //! 5. [`grouping`]: merging the pieces of one digit, splitting rows, reading order;
 //! 6. [`crop`]: each digit's own ink into a crop, then [`normalize`] (MNIST normalisation).
 //!
@@ -24,6 +24,7 @@ pub mod filter;
 pub mod grouping;
 pub mod normalize;
 pub mod polarity;
+pub mod tails;
 
 use std::time::{Duration, Instant};
 
@@ -38,6 +39,7 @@ use components::Labeller;
 use crop::{CropBuilder, CropSource};
 use filter::{check_digit, check_piece, relative_to_strongest, Limits, LineFragments, Rejection};
 use grouping::{Grouper, MergeRules};
+use tails::{may_be_digits_on_a_line, LineCutter};
 
 /// One normalised digit: 28x28 uint8, ink bright on black, row-major. This is exactly the
 /// model's input (the NPU takes it raw; the CPU path divides by 255 inside the classifier).
@@ -118,6 +120,7 @@ pub struct Preprocessor {
     /// Indices of the components that passed the piece check.
     kept: Vec<u32>,
     line_fragments: LineFragments,
+    line_cutter: LineCutter,
     grouper: Grouper,
     crops: CropBuilder,
     normalizer: Normalizer,
@@ -141,6 +144,7 @@ impl Preprocessor {
             labeller: Labeller::new(),
             kept: Vec::new(),
             line_fragments: LineFragments::new(),
+            line_cutter: LineCutter::new(),
             grouper: Grouper::new(),
             crops: CropBuilder::new(),
             normalizer: Normalizer::new(),
@@ -179,16 +183,22 @@ impl Preprocessor {
         let limits = Limits::new(cfg, w, h);
         let pieces = self.labeller.components();
         self.kept.clear();
-        self.kept.extend((0..pieces.len() as u32).filter(|&i| match check_piece(&pieces[i as usize], &limits) {
-            Ok(()) => true,
-            Err(why) => {
+        self.line_cutter.clear();
+        for (i, piece) in pieces.iter().enumerate() {
+            match check_piece(piece, &limits) {
+                Ok(()) => self.kept.push(i as u32),
                 // Specks are most pieces of any frame: not worth a line each.
-                if why != Rejection::Speck {
-                    log::trace!("piece at {:?} dropped: {why:?}", pieces[i as usize].bbox());
+                Err(Rejection::Speck) => {}
+                Err(why) => {
+                    log::trace!("piece at {:?} dropped: {why:?}", piece.bbox());
+                    if cfg.cut_free_of_lines && may_be_digits_on_a_line(piece, why, &limits) {
+                        self.line_cutter.consider(i as u32);
+                    }
                 }
-                false
             }
-        }));
+        }
+        self.line_cutter.cut(&mut self.labeller, self.binarizer.ink(self.polarity), w, &limits, &mut self.kept);
+        let pieces = self.labeller.components();
         let before = self.kept.len();
         self.line_fragments.remove(pieces, &mut self.kept, &limits);
         if self.kept.len() < before {

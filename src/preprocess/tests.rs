@@ -163,6 +163,42 @@ fn digits_written_on_ruled_lines_come_off_them() {
 }
 
 #[test]
+fn digits_on_tilted_lines_that_run_to_the_frame_edge_are_cut_free() {
+    // Tilted ruled lines do not fall apart into long runs: a digit crossing one is a single
+    // component with it, reaching both frame edges.
+    let glyphs: Vec<Glyph> = vec![(0, (300.0, 95.0, 45.0, 70.0), 5.0), (5, (100.0, 280.0, 45.0, 70.0), 5.0), (3, (450.0, 250.0, 40.0, 60.0), 5.0)];
+    let render = |lines: bool| {
+        let mut canvas = Canvas::new(640, 480);
+        if lines {
+            canvas.stroke((0.0, 150.0), (640.0, 100.0), 2.0, 0.55);
+            canvas.stroke((0.0, 330.0), (640.0, 290.0), 2.0, 0.55);
+        }
+        for g in &glyphs {
+            canvas.glyph(g.0, g.1, g.2, 0.1);
+        }
+        frame(640, 480, canvas.render(0.9, |_, _| 1.0, 2.0, &mut Lcg(17)))
+    };
+    let mut pre = Preprocessor::default();
+    let clean = pre.process(render(false).view()).to_vec();
+    let ruled = pre.process(render(true).view()).to_vec();
+    assert_eq!(clean.len(), 3);
+    assert_eq!(ruled.len(), clean.len(), "{:?}", ruled.iter().map(|c| c.bbox).collect::<Vec<_>>());
+    for (r, c) in ruled.iter().zip(&clean) {
+        let (a, b) = (r.bbox, c.bbox);
+        let near = |p: u32, q: u32| p.abs_diff(q) <= 3;
+        assert!(near(a.x, b.x) && near(a.y, b.y) && near(a.right(), b.right()) && near(a.bottom(), b.bottom()), "{a:?} vs {b:?}");
+        // The line stays where it crosses the digit: each crop is still nearest its own clean one.
+        let corr = correlation(&r.tensor.0, &c.tensor.0);
+        assert!(corr > 0.6, "{a:?}: correlation {corr:.3}\n{:?}\n{:?}", r.tensor, c.tensor);
+        for other in clean.iter().filter(|o| o.bbox != b) {
+            assert!(correlation(&r.tensor.0, &other.tensor.0) < corr, "{a:?} looks more like the digit at {:?}", other.bbox);
+        }
+    }
+    let mut uncut = Preprocessor::new(PreprocessConfig { cut_free_of_lines: false, ..Default::default() });
+    assert!(uncut.process(render(true).view()).is_empty(), "without the cut, the digits go with their lines");
+}
+
+#[test]
 fn faint_digits_count_when_the_whole_page_is_faint_not_when_alone() {
     // Pale digits with peak contrast a little under `min_peak_contrast`, beside a digit of
     // ordinary contrast that is itself not far above it.
