@@ -34,8 +34,18 @@ pub struct Blob {
 }
 
 impl Blob {
-    fn from_run(run: &Run, ink: u64, peak: u8) -> Self {
-        Blob { x0: run.x0, y0: run.y, x1: run.x1, y1: run.y + 1, area: run.x1 - run.x0, ink_sum: ink, peak }
+    /// The pixels `[x0, x1)` of row `y`, with their strengths from `ink` (row-major, `width`).
+    fn of_row(y: u32, x0: u32, x1: u32, ink: &[u8], width: usize) -> Self {
+        let pixels = &ink[y as usize * width..][x0 as usize..x1 as usize];
+        Blob {
+            x0,
+            y0: y,
+            x1,
+            y1: y + 1,
+            area: x1 - x0,
+            ink_sum: pixels.iter().map(|&v| v as u64).sum(),
+            peak: pixels.iter().copied().max().unwrap_or(0),
+        }
     }
 
     pub fn width(&self) -> u32 { self.x1 - self.x0 }
@@ -202,16 +212,7 @@ impl Labeller {
                 let m = split.local[l] as usize;
                 split.claimed[m] = part;
                 let (y, a, b) = clip(&self.runs[split.members[m] as usize]);
-                let pixels = &ink[y as usize * width..][a as usize..b as usize];
-                let piece = Blob {
-                    x0: a,
-                    y0: y,
-                    x1: b,
-                    y1: y + 1,
-                    area: b - a,
-                    ink_sum: pixels.iter().map(|&v| v as u64).sum(),
-                    peak: pixels.iter().copied().max().unwrap_or(0),
-                };
+                let piece = Blob::of_row(y, a, b, ink, width);
                 blob = Some(blob.map_or(piece, |sum| sum.union(&piece)));
             }
             self.components[part as usize] = blob.unwrap_or(empty);
@@ -246,10 +247,7 @@ impl Labeller {
     fn collect_components(&mut self, ink: &[u8], width: usize) {
         for i in 0..self.runs.len() {
             let run = self.runs[i];
-            let pixels = &ink[run.y as usize * width..][run.x0 as usize..run.x1 as usize];
-            let ink_sum = pixels.iter().map(|&v| v as u64).sum();
-            let peak = pixels.iter().copied().max().unwrap_or(0);
-            let piece = Blob::from_run(&run, ink_sum, peak);
+            let piece = Blob::of_row(run.y, run.x0, run.x1, ink, width);
             let root = self.find(i as u32) as usize;
             if root == i {
                 self.run_component.push(self.components.len() as u32);
