@@ -62,6 +62,10 @@ pub struct SceneOutcome {
     pub file: PathBuf,
     pub expected: String,
     pub description: String,
+    /// Per expected digit, whether it is a USPS digit; and the scene's digit height in pixels
+    /// (see [`crate::synth::Scene`]).
+    pub from_usps: Vec<bool>,
+    pub digit_height: f32,
     /// `None` when the binary reported an error for the file.
     pub reading: Option<CliReading>,
 }
@@ -140,7 +144,14 @@ where
             if !keep_files {
                 let _ = std::fs::remove_file(&path);
             }
-            done.push((i, SceneOutcome { file: path, expected: scene.text, description: scene.description, reading }));
+            done.push((i, SceneOutcome {
+                file: path,
+                expected: scene.text,
+                description: scene.description,
+                from_usps: scene.from_usps,
+                digit_height: scene.digit_height,
+                reading,
+            }));
         }
         results.lock().unwrap().extend(done);
     };

@@ -26,7 +26,8 @@ pub const USPS_TRAIN: &str = "usps/zip.train.gz";
 
 const IDX_IMAGES_MAGIC: u32 = 0x0000_0803;
 const IDX_LABELS_MAGIC: u32 = 0x0000_0801;
-const USPS_SIDE: usize = 16;
+/// Side of a USPS digit image (MNIST's are 28).
+pub const USPS_SIDE: usize = 16;
 
 #[derive(Debug, Error)]
 pub enum DataError {

@@ -6,7 +6,7 @@
 //! the few a person could not read for sure (see `ambiguity`).
 
 use super::camera::Camera;
-use super::data::{DigitBank, DigitRef};
+use super::data::{DigitBank, DigitRef, USPS_SIDE};
 use super::ink::{digit_glyph, source_aspect, stray_mark, Glyph};
 use super::paper::{illumination, surface, value_noise, SurfaceKind, SurfacePlan};
 use super::raster::Plane;
@@ -22,6 +22,11 @@ pub struct Scene {
     pub text: String,
     /// One box per digit of `text`, in reading order (rows top to bottom, left to right).
     pub boxes: Vec<BoundingBox>,
+    /// For each digit of `text`: whether it is a USPS digit (else MNIST), for telling the
+    /// two data sets' error rates apart.
+    pub from_usps: Vec<bool>,
+    /// Nominal digit height in pixels (0 for a blank page).
+    pub digit_height: f32,
     /// How it was drawn (surface, pen, size, camera), for failure reports.
     pub description: String,
 }
@@ -132,6 +137,7 @@ impl Pen {
 /// One digit to write and its share of the layout.
 struct Planned<'a> {
     digit: DigitRef<'a>,
+    from_usps: bool,
     /// Height relative to the row's nominal height.
     scale: f32,
     /// Gap to the next digit, relative to the nominal height (>= 0.22 so digits never touch).
@@ -146,6 +152,7 @@ struct Placed {
     y: f32,
     label: u8,
     row: usize,
+    from_usps: bool,
 }
 
 pub fn text_scene_with(bank: &DigitBank, seed: u64, opts: &PageOptions) -> Scene {
@@ -199,6 +206,7 @@ pub fn text_scene_with(bank: &DigitBank, seed: u64, opts: &PageOptions) -> Scene
         let mut coverage = Plane::new(opts.width, opts.height, 0.0);
         let mut text = String::new();
         let mut boxes = Vec::new();
+        let mut from_usps = Vec::new();
         let mut last_row = None;
         for p in &placed {
             // A digit that fell outside the frame is not in the reading either.
@@ -209,18 +217,19 @@ pub fn text_scene_with(bank: &DigitBank, seed: u64, opts: &PageOptions) -> Scene
             last_row = Some(p.row);
             text.push(char::from(b'0' + p.label));
             boxes.push(b);
+            from_usps.push(p.from_usps);
         }
         let ink_left = boxes.iter().map(|b| b.x as f32).fold(f32::MAX, f32::min);
         let plan = SurfacePlan { angle: tilt, ink_left: Some(ink_left), texture: opts.texture };
         let (image, camera) = photograph(&mut surface_rng, &mut light_rng, &mut camera_rng, &mut ink_rng, kind, &pen, &plan, &coverage, height * 0.9, opts);
-        let usps = rows.iter().flatten().filter(|p| p.digit.side == bank.usps.side()).count();
+        let usps = from_usps.iter().filter(|&&u| u).count();
         let description = format!(
             "{kind:?}, {}, digits {height:.0} px ({usps} USPS), tilt {:.1} deg, {}",
             pen.describe(height),
             tilt.to_degrees(),
             camera.describe()
         );
-        return Scene { image, text, boxes, description };
+        return Scene { image, text, boxes, from_usps, digit_height: height, description };
     }
 }
 
@@ -244,12 +253,12 @@ pub fn blank_page_with(seed: u64, opts: &PageOptions) -> Scene {
         let x = mark_rng.range(BORDER, (opts.width as f32 - BORDER - glyph.width() as f32).max(BORDER + 1.0));
         let y = mark_rng.range(BORDER, (opts.height as f32 - BORDER - glyph.height() as f32).max(BORDER + 1.0));
         let upright = Transform { angle: 0.0, block_centre: (0.0, 0.0), frame_centre: (0.0, 0.0) };
-        draw_glyph(&mut coverage, &Placed { glyph, x, y, label: 0, row: 0 }, &upright);
+        draw_glyph(&mut coverage, &Placed { glyph, x, y, label: 0, row: 0, from_usps: false }, &upright);
     }
     let plan = SurfacePlan { angle: tilt, ink_left: None, texture: opts.texture };
     let (image, camera) = photograph(&mut surface_rng, &mut light_rng, &mut camera_rng, &mut ink_rng, kind, &pen, &plan, &coverage, 40.0, opts);
     let description = format!("{kind:?}, {marks} stray marks, {}", camera.describe());
-    Scene { image, text: String::new(), boxes: Vec::new(), description }
+    Scene { image, text: String::new(), boxes: Vec::new(), from_usps: Vec::new(), digit_height: 0.0, description }
 }
 
 /// One digit on a plain page (640x480): size 30-200 px, dark ink, mild light gradient and
@@ -261,13 +270,13 @@ pub fn single_digit_page(digit: DigitRef, seed: u64) -> Scene {
     let pen = Pen { stroke_fraction: rng.range(0.08, 0.14), min_stroke: 2.0, strength: rng.range(0.7, 0.92), unevenness: 0.0 };
     let Some(glyph) = digit_glyph(digit, digit_height, pen.stroke(digit_height)) else {
         let description = "digit without ink".to_string();
-        return Scene { image: OwnedGrey::new(width, height, 200), text: String::new(), boxes: Vec::new(), description };
+        return Scene { image: OwnedGrey::new(width, height, 200), text: String::new(), boxes: Vec::new(), from_usps: Vec::new(), digit_height: 0.0, description };
     };
     let x = rng.range(BORDER, (width as f32 - BORDER - glyph.width() as f32).max(BORDER + 1.0));
     let y = rng.range(BORDER, (height as f32 - BORDER - glyph.height() as f32).max(BORDER + 1.0));
     let mut coverage = Plane::new(width, height, 0.0);
     let upright = Transform { angle: 0.0, block_centre: (0.0, 0.0), frame_centre: (0.0, 0.0) };
-    let boxes: Vec<BoundingBox> = draw_glyph(&mut coverage, &Placed { glyph, x, y, label: digit.label, row: 0 }, &upright).into_iter().collect();
+    let boxes: Vec<BoundingBox> = draw_glyph(&mut coverage, &Placed { glyph, x, y, label: digit.label, row: 0, from_usps: digit.side == USPS_SIDE }, &upright).into_iter().collect();
 
     let paper = rng.range(0.75, 0.95);
     let (gs, gc) = rng.range(0.0, std::f32::consts::TAU).sin_cos();
@@ -292,7 +301,8 @@ pub fn single_digit_page(digit: DigitRef, seed: u64) -> Scene {
     };
     let image = camera.shoot(&mut rng, radiance);
     let description = format!("digit {digit_height:.0} px, {}, {}", pen.describe(digit_height), camera.describe());
-    Scene { image, text: char::from(b'0' + digit.label).to_string(), boxes, description }
+    let from_usps = vec![digit.side == USPS_SIDE; boxes.len()];
+    Scene { image, text: char::from(b'0' + digit.label).to_string(), boxes, from_usps, digit_height, description }
 }
 
 /// Chooses how many digits, how they split into rows, and which digits they are.
@@ -307,6 +317,7 @@ fn plan_rows<'a>(rng: &mut Rng, bank: &'a DigitBank, opts: &PageOptions) -> Vec<
                 let usps = rng.chance(opts.usps_chance);
                 let readable = bank.readable(usps);
                 Planned {
+                    from_usps: usps,
                     digit: bank.set(usps).get(readable[rng.int(0, readable.len() - 1)]),
                     scale: rng.range(0.9, 1.1),
                     gap_after: rng.range(0.22, 0.7),
@@ -338,7 +349,7 @@ fn place_rows(rows: &[Vec<Planned>], indents: &[f32], height: f32, row_gap: f32,
         for (glyph, plan) in glyphs {
             let y = top + (row_height - glyph.height() as f32) / 2.0 + plan.wobble * height;
             let advance = glyph.width() as f32 + plan.gap_after * height;
-            placed.push(Placed { glyph, x, y, label: plan.digit.label, row: row_index });
+            placed.push(Placed { glyph, x, y, label: plan.digit.label, row: row_index, from_usps: plan.from_usps });
             x += advance;
         }
         let right = placed[start..].iter().map(|p| p.x + p.glyph.width() as f32).fold(0.0f32, f32::max);
@@ -466,18 +477,23 @@ mod tests {
 
     #[test]
     fn boxes_match_text_and_stay_in_frame() {
+        let (mut usps_digits, mut all_digits) = (0, 0);
         for seed in 0..40 {
             let scene = text_scene(bank(), seed);
             let digits = scene.text.chars().filter(|c| c.is_ascii_digit()).count();
             assert!((1..=6).contains(&digits), "seed {seed}: {:?}", scene.text);
             assert!(scene.text.lines().count() <= 2 && scene.text.lines().all(|l| !l.is_empty()));
             assert_eq!(scene.boxes.len(), digits, "seed {seed}");
+            assert_eq!(scene.from_usps.len(), digits, "seed {seed}");
+            (usps_digits, all_digits) = (usps_digits + scene.from_usps.iter().filter(|&&u| u).count(), all_digits + digits);
             assert_eq!((scene.image.width, scene.image.height), (640, 480));
             for b in &scene.boxes {
                 assert!(b.w > 0 && b.h > 0 && b.right() <= 640 && b.bottom() <= 480, "seed {seed}: {b:?}");
                 assert!(b.h >= 18 && b.h <= 340, "seed {seed}: height {}", b.h);
             }
         }
+        // About a quarter of the digits come from USPS (`usps_chance`), the rest from MNIST.
+        assert!(usps_digits * 8 > all_digits && usps_digits * 2 < all_digits, "{usps_digits} of {all_digits} from USPS");
     }
 
     #[test]
@@ -502,7 +518,7 @@ mod tests {
     fn blank_pages_have_no_text() {
         for seed in 0..5 {
             let scene = blank_page(seed);
-            assert!(scene.text.is_empty() && scene.boxes.is_empty());
+            assert!(scene.text.is_empty() && scene.boxes.is_empty() && scene.from_usps.is_empty());
         }
     }
 
@@ -513,5 +529,7 @@ mod tests {
         assert_eq!(scene.text, char::from(b'0' + digit.label).to_string());
         assert_eq!(scene.boxes.len(), 1);
         assert!((25..=215).contains(&scene.boxes[0].h), "{:?}", scene.boxes[0]);
+        assert_eq!(scene.from_usps, [true]);
+        assert_eq!(single_digit_page(bank().mnist.get(0), 1).from_usps, [false]);
     }
 }
