@@ -133,7 +133,6 @@ fn text_scenes_are_read_exactly() {
     let exact = run.outcomes.iter().filter(|o| o.is_exact()).count();
     let digits: usize = run.outcomes.iter().map(|o| o.expected.chars().filter(char::is_ascii_digit).count()).sum();
     // Digit-level view: positions that match where the reading has the right shape.
-    let mut digits_right = 0;
     let mut shape_wrong = 0;
     let mut by_count: BTreeMap<usize, (usize, usize)> = BTreeMap::new();
     // Right/all digits from MNIST and from USPS, in readings of the right shape.
@@ -147,7 +146,6 @@ fn text_scenes_are_read_exactly() {
                 let entry = &mut by_set[usps as usize];
                 entry.0 += (g == e) as usize;
                 entry.1 += 1;
-                digits_right += (g == e) as usize;
             }
         } else {
             shape_wrong += 1;
@@ -158,6 +156,8 @@ fn text_scenes_are_read_exactly() {
             entry.1 += 1;
         }
     }
+    let [mnist, usps] = by_set;
+    let digits_right = mnist.0 + usps.0;
     let rate = exact as f64 / total.max(1) as f64;
     eprintln!(
         "text scenes: {exact}/{total} read exactly ({:.2} %; regression floor {:.1} %, product bar {:.0} %)",
@@ -172,7 +172,6 @@ fn text_scenes_are_read_exactly() {
         eprintln!("  {n} digit(s): {ok}/{all}");
     }
     let percent = |(ok, all): (usize, usize)| 100.0 * ok as f64 / all.max(1) as f64;
-    let [mnist, usps] = by_set;
     eprintln!(
         "  of those digits, MNIST {}/{} ({:.2} %), USPS {}/{} ({:.2} %)",
         mnist.0,

@@ -137,7 +137,6 @@ impl Pen {
 /// One digit to write and its share of the layout.
 struct Planned<'a> {
     digit: DigitRef<'a>,
-    from_usps: bool,
     /// Height relative to the row's nominal height.
     scale: f32,
     /// Gap to the next digit, relative to the nominal height (>= 0.22 so digits never touch).
@@ -276,7 +275,8 @@ pub fn single_digit_page(digit: DigitRef, seed: u64) -> Scene {
     let y = rng.range(BORDER, (height as f32 - BORDER - glyph.height() as f32).max(BORDER + 1.0));
     let mut coverage = Plane::new(width, height, 0.0);
     let upright = Transform { angle: 0.0, block_centre: (0.0, 0.0), frame_centre: (0.0, 0.0) };
-    let boxes: Vec<BoundingBox> = draw_glyph(&mut coverage, &Placed { glyph, x, y, label: digit.label, row: 0, from_usps: digit.side == USPS_SIDE }, &upright).into_iter().collect();
+    let is_usps = digit.side == USPS_SIDE;
+    let boxes: Vec<BoundingBox> = draw_glyph(&mut coverage, &Placed { glyph, x, y, label: digit.label, row: 0, from_usps: is_usps }, &upright).into_iter().collect();
 
     let paper = rng.range(0.75, 0.95);
     let (gs, gc) = rng.range(0.0, std::f32::consts::TAU).sin_cos();
@@ -301,7 +301,7 @@ pub fn single_digit_page(digit: DigitRef, seed: u64) -> Scene {
     };
     let image = camera.shoot(&mut rng, radiance);
     let description = format!("digit {digit_height:.0} px, {}, {}", pen.describe(digit_height), camera.describe());
-    let from_usps = vec![digit.side == USPS_SIDE; boxes.len()];
+    let from_usps = vec![is_usps; boxes.len()];
     Scene { image, text: char::from(b'0' + digit.label).to_string(), boxes, from_usps, digit_height, description }
 }
 
@@ -317,7 +317,6 @@ fn plan_rows<'a>(rng: &mut Rng, bank: &'a DigitBank, opts: &PageOptions) -> Vec<
                 let usps = rng.chance(opts.usps_chance);
                 let readable = bank.readable(usps);
                 Planned {
-                    from_usps: usps,
                     digit: bank.set(usps).get(readable[rng.int(0, readable.len() - 1)]),
                     scale: rng.range(0.9, 1.1),
                     gap_after: rng.range(0.22, 0.7),
@@ -349,7 +348,7 @@ fn place_rows(rows: &[Vec<Planned>], indents: &[f32], height: f32, row_gap: f32,
         for (glyph, plan) in glyphs {
             let y = top + (row_height - glyph.height() as f32) / 2.0 + plan.wobble * height;
             let advance = glyph.width() as f32 + plan.gap_after * height;
-            placed.push(Placed { glyph, x, y, label: plan.digit.label, row: row_index, from_usps: plan.from_usps });
+            placed.push(Placed { glyph, x, y, label: plan.digit.label, row: row_index, from_usps: plan.digit.side == USPS_SIDE });
             x += advance;
         }
         let right = placed[start..].iter().map(|p| p.x + p.glyph.width() as f32).fold(0.0f32, f32::max);
