@@ -155,7 +155,13 @@ impl CropBuilder {
 
     /// Paints `digit` and normalises it into `out`. Returns `false` if nothing was painted.
     pub fn build(&mut self, src: &CropSource<'_>, digit: &Digit, dilate: bool, normalizer: &mut Normalizer, out: &mut [u8; INPUT_LEN]) -> bool {
-        self.paint(src, digit, dilate);
+        self.build_joined(src, digit, digit.group, dilate, normalizer, out)
+    }
+
+    /// As [`Self::build`], with the pieces of group `also` painted as the digit's own too
+    /// (a digit the grouping left in two parts, put back together).
+    pub fn build_joined(&mut self, src: &CropSource<'_>, digit: &Digit, also: u32, dilate: bool, normalizer: &mut Normalizer, out: &mut [u8; INPUT_LEN]) -> bool {
+        self.paint(src, digit, also, dilate);
         match self.ink_box() {
             Some((x0, y0, x1, y1)) => {
                 let start = y0 * self.width + x0;
@@ -173,7 +179,7 @@ impl CropBuilder {
         (&self.crop, self.origin, self.width, self.height)
     }
 
-    fn paint(&mut self, src: &CropSource<'_>, digit: &Digit, dilate: bool) {
+    fn paint(&mut self, src: &CropSource<'_>, digit: &Digit, also: u32, dilate: bool) {
         let (w, h, r) = (src.binarizer.width(), src.binarizer.height(), src.binarizer.radius());
         let b = &digit.blob;
         let pad = dilate as usize;
@@ -196,7 +202,8 @@ impl CropBuilder {
             if run.y >= b.y1 {
                 break;
             }
-            if src.piece_group[component as usize] != digit.group {
+            let group = src.piece_group[component as usize];
+            if group != digit.group && group != also {
                 continue;
             }
             // Clipped to the digit's box: a piece cut free of a line keeps the line's runs.

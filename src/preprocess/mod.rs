@@ -38,7 +38,7 @@ use binarize::{window_radius, Binarizer, Margins};
 use components::Labeller;
 use crop::{CropBuilder, CropSource};
 use filter::{check_digit, check_piece, relative_to_strongest, Limits, LineFragments, Rejection};
-use grouping::{Grouper, MergeRules};
+use grouping::{Digit, Grouper, MergeRules};
 use tails::{may_be_digits_on_a_line, LineCutter};
 
 /// One normalised digit: 28x28 uint8, ink bright on black, row-major. This is exactly the
@@ -125,6 +125,8 @@ pub struct Preprocessor {
     crops: CropBuilder,
     normalizer: Normalizer,
     candidates: Vec<DigitCandidate>,
+    /// The grouping's digit behind each candidate (for [`Self::joined_candidate`]).
+    candidate_digits: Vec<Digit>,
     polarity: Polarity,
     timings: StageTimings,
 }
@@ -149,6 +151,7 @@ impl Preprocessor {
             crops: CropBuilder::new(),
             normalizer: Normalizer::new(),
             candidates: Vec::with_capacity(max_digits),
+            candidate_digits: Vec::with_capacity(max_digits),
             polarity: Polarity::default(),
             timings: StageTimings::default(),
         }
@@ -161,6 +164,7 @@ impl Preprocessor {
     pub fn process(&mut self, img: GreyImage<'_>) -> &[DigitCandidate] {
         let mut clock = Lap::start();
         self.candidates.clear();
+        self.candidate_digits.clear();
         let (w, h) = (img.width(), img.height());
         let cfg = &self.cfg;
 
@@ -242,12 +246,37 @@ impl Preprocessor {
                 faint: digit.blob.peak < limits.min_peak,
             });
             let tensor = &mut self.candidates.last_mut().expect("just pushed").tensor.0;
-            if !self.crops.build(&source, digit, self.cfg.dilate_crop, &mut self.normalizer, tensor) {
+            if self.crops.build(&source, digit, self.cfg.dilate_crop, &mut self.normalizer, tensor) {
+                self.candidate_digits.push(*digit);
+            } else {
                 self.candidates.pop();
             }
         }
         self.timings.normalize = clock.lap();
         &self.candidates
+    }
+
+    /// Candidates `a` and `b` of the last frame cut as one digit: the pieces of both, in the
+    /// union of their boxes, in `a`'s row. `img` must be the frame last processed. `None` for
+    /// an index out of range, another frame size, or an empty crop.
+    pub fn joined_candidate(&mut self, img: GreyImage<'_>, a: usize, b: usize) -> Option<DigitCandidate> {
+        let (da, db) = (*self.candidate_digits.get(a)?, *self.candidate_digits.get(b)?);
+        if a == b || img.width() != self.binarizer.width() || img.height() != self.binarizer.height() {
+            return None;
+        }
+        let digit = Digit { blob: da.blob.union(&db.blob), ..da };
+        let source = CropSource {
+            img,
+            binarizer: &self.binarizer,
+            polarity: self.polarity,
+            runs: self.labeller.runs(),
+            run_components: self.labeller.run_components(),
+            piece_group: self.grouper.piece_group(),
+        };
+        let mut tensor = DigitTensor::default();
+        self.crops
+            .build_joined(&source, &digit, db.group, self.cfg.dilate_crop, &mut self.normalizer, &mut tensor.0)
+            .then(|| DigitCandidate { bbox: digit.blob.bbox(), row: da.row, tensor, faint: self.candidates[a].faint && self.candidates[b].faint })
     }
 
     /// Candidates of the last frame (what [`Self::process`] returned).
