@@ -68,6 +68,10 @@ pub struct PreprocessConfig {
     /// ...unless it reaches this percentage of the strongest digit's contrast on the same
     /// frame (a low-contrast page: chalk on a grey board, pencil in shadow). 0: off.
     pub faint_peak_pct: u8,
+    /// ...or unless it reaches this percentage of `min_peak_contrast` and stands in a row
+    /// beside a digit of ordinary contrast, about as tall (digits where a shadow falls across
+    /// the line). 0: off.
+    pub row_faint_peak_pct: u8,
 
     /// Pieces are merged into one digit when they overlap horizontally by at least this
     /// percentage of the narrower one...
@@ -121,6 +125,7 @@ impl Default for PreprocessConfig {
             max_fill_pct: 92,
             min_peak_contrast: 50,
             faint_peak_pct: 60,
+            row_faint_peak_pct: 50,
             merge_overlap_pct: 50,
             merge_gap_pct: 15,
             merge_min_contrast_pct: 50,
@@ -160,6 +165,7 @@ impl PreprocessConfig {
         check(self.max_fill_pct <= 100, "max_fill_pct", "must be at most 100")?;
         check(self.min_fill_pct <= self.max_fill_pct, "min_fill_pct", "must not exceed max_fill_pct")?;
         check(self.faint_peak_pct <= 100, "faint_peak_pct", "must be at most 100")?;
+        check(self.row_faint_peak_pct <= 100, "row_faint_peak_pct", "must be at most 100")?;
         check(self.merge_overlap_pct <= 100, "merge_overlap_pct", "must be at most 100")?;
         check(self.merge_min_contrast_pct <= 100, "merge_min_contrast_pct", "must be at most 100")?;
         check(self.merge_row_height_pct >= 100, "merge_row_height_pct", "must be at least 100")?;

@@ -159,6 +159,35 @@ pub fn relative_to_strongest(limits: &Limits, strongest_peak: Option<u8>, faint_
     }
 }
 
+/// `limits` with the contrast floor lowered to `row_faint_peak_pct` % of it, for a digit that
+/// [`stands_beside`] one of ordinary contrast. 0: the limits unchanged.
+pub fn beside_ordinary_digits(limits: &Limits, row_faint_peak_pct: u8) -> Limits {
+    let floor = (limits.min_peak as u32 * row_faint_peak_pct as u32 / 100).clamp(1, 255) as u8;
+    match row_faint_peak_pct {
+        0 => *limits,
+        _ => Limits { min_peak: limits.min_peak.min(floor), ..*limits },
+    }
+}
+
+/// Whether `faint` stands in `digit`'s row, beside it, about as tall: where a shadow falls
+/// across a line of digits, the shaded ones lose contrast but keep their size and place,
+/// while shadow edges and smudges rarely match a digit's height within its row.
+pub fn stands_beside(faint: &Blob, digit: &Blob) -> bool {
+    let (fh, dh) = (faint.height() as u64, digit.height() as u64);
+    let overlap_y = faint.y1.min(digit.y1).saturating_sub(faint.y0.max(digit.y0)) as u64;
+    let gap_x = faint.x0.max(digit.x0).saturating_sub(faint.x1.min(digit.x1)) as u64;
+    overlap_y * 2 > fh.min(dh)
+        && fh * 100 >= BESIDE_MIN_HEIGHT_PCT * dh
+        && fh * 100 <= BESIDE_MAX_HEIGHT_PCT * dh
+        && gap_x <= BESIDE_MAX_GAP_HEIGHTS * dh
+}
+
+/// Height of a faint digit that [`stands_beside`] an ordinary one, in percent of the latter's.
+const BESIDE_MIN_HEIGHT_PCT: u64 = 60;
+const BESIDE_MAX_HEIGHT_PCT: u64 = 150;
+/// The blank between them, in heights of the ordinary digit.
+const BESIDE_MAX_GAP_HEIGHTS: u64 = 2;
+
 /// A line fragment is at least this many times longer than thick.
 const FRAGMENT_ASPECT: u32 = 4;
 /// Fragments needed to call a chain a line: vertical lines are rare in the text itself (two
@@ -365,6 +394,20 @@ mod tests {
         assert_eq!(check_digit(&blob(100, 100, 3, 200, 95), &l), Err(Rejection::Line), "merged line segments");
         let faint = Blob { peak: 30, ..blob(100, 100, 30, 50, 25) };
         assert_eq!(check_digit(&faint, &l), Err(Rejection::Faint));
+    }
+
+    #[test]
+    fn a_faint_digit_stands_beside_one_in_its_row_about_as_tall() {
+        let digit = blob(100, 100, 40, 60, 25);
+        assert!(stands_beside(&blob(160, 105, 40, 60, 25), &digit), "next in the row");
+        assert!(stands_beside(&blob(30, 95, 40, 50, 25), &digit), "before it, a little shorter");
+        assert!(!stands_beside(&blob(160, 200, 40, 60, 25), &digit), "in the row below");
+        assert!(!stands_beside(&blob(160, 110, 20, 30, 25), &digit), "half as tall: a smudge or speck");
+        assert!(!stands_beside(&blob(160, 80, 60, 100, 25), &digit), "much taller: a shadow edge");
+        assert!(!stands_beside(&blob(270, 100, 40, 60, 25), &digit), "beyond two heights of blank");
+        let l = vga();
+        assert_eq!(beside_ordinary_digits(&l, 50).min_peak, l.min_peak / 2);
+        assert_eq!(beside_ordinary_digits(&l, 0).min_peak, l.min_peak, "0: off");
     }
 
     #[test]

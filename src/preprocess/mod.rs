@@ -37,7 +37,7 @@ pub use polarity::Polarity;
 use binarize::{window_radius, Binarizer, Margins};
 use components::Labeller;
 use crop::{CropBuilder, CropSource};
-use filter::{check_digit, check_piece, relative_to_strongest, Limits, LineFragments, Rejection};
+use filter::{beside_ordinary_digits, check_digit, check_piece, relative_to_strongest, stands_beside, Limits, LineFragments, Rejection};
 use grouping::{Digit, Grouper, MergeRules};
 use tails::{may_be_digits_on_a_line, LineCutter};
 
@@ -85,7 +85,8 @@ pub struct DigitCandidate {
     /// The normalised digit, ready for the classifier.
     pub tensor: DigitTensor,
     /// Below `min_peak_contrast`, kept only because the frame's strongest digit is faint too
-    /// (`faint_peak_pct`): it may be shown only beside a digit of ordinary contrast that the
+    /// (`faint_peak_pct`) or because it stands in a row beside a digit of ordinary contrast
+    /// (`row_faint_peak_pct`): it may be shown only beside a digit of ordinary contrast that the
     /// classifier accepted, so that a stray mark on a blank page cannot vouch for another.
     pub faint: bool,
 }
@@ -127,6 +128,8 @@ pub struct Preprocessor {
     candidates: Vec<DigitCandidate>,
     /// The grouping's digit behind each candidate (for [`Self::joined_candidate`]).
     candidate_digits: Vec<Digit>,
+    /// Groups of ordinary contrast on this frame (see `row_faint_peak_pct`).
+    ordinary: Vec<components::Blob>,
     polarity: Polarity,
     timings: StageTimings,
 }
@@ -152,6 +155,7 @@ impl Preprocessor {
             normalizer: Normalizer::new(),
             candidates: Vec::with_capacity(max_digits),
             candidate_digits: Vec::with_capacity(max_digits),
+            ordinary: Vec::new(),
             polarity: Polarity::default(),
             timings: StageTimings::default(),
         }
@@ -220,8 +224,16 @@ impl Preprocessor {
         self.grouper.group(pieces, &self.kept, &MergeRules::new(cfg, &limits));
         let strongest = self.grouper.groups().filter(|b| check_digit(b, &limits).is_ok()).map(|b| b.peak).max();
         let digit_limits = relative_to_strongest(&limits, strongest, cfg.faint_peak_pct);
+        let row_limits = beside_ordinary_digits(&digit_limits, cfg.row_faint_peak_pct);
+        self.ordinary.clear();
+        self.ordinary.extend(self.grouper.groups().filter(|b| check_digit(b, &limits).is_ok()));
+        let ordinary = &self.ordinary;
         let is_digit = |b: &components::Blob| match check_digit(b, &digit_limits) {
             Ok(()) => true,
+            Err(Rejection::Faint) if check_digit(b, &row_limits).is_ok() && ordinary.iter().any(|o| stands_beside(b, o)) => {
+                log::trace!("faint group at {:?} (peak contrast {}) kept: it stands beside a digit", b.bbox(), b.peak);
+                true
+            }
             Err(why) => {
                 log::trace!("group at {:?} (peak contrast {}) is not a digit: {why:?}", b.bbox(), b.peak);
                 false
