@@ -222,12 +222,12 @@ impl Preprocessor {
         self.timings.filter = clock.lap();
 
         self.grouper.group(pieces, &self.kept, &MergeRules::new(cfg, &limits));
-        let strongest = self.grouper.groups().filter(|b| check_digit(b, &limits).is_ok()).map(|b| b.peak).max();
-        let digit_limits = relative_to_strongest(&limits, strongest, cfg.faint_peak_pct);
-        let row_limits = beside_ordinary_digits(&digit_limits, cfg.row_faint_peak_pct);
         self.ordinary.clear();
         self.ordinary.extend(self.grouper.groups().filter(|b| check_digit(b, &limits).is_ok()));
         let ordinary = &self.ordinary;
+        let strongest = ordinary.iter().map(|b| b.peak).max();
+        let digit_limits = relative_to_strongest(&limits, strongest, cfg.faint_peak_pct);
+        let row_limits = beside_ordinary_digits(&digit_limits, cfg.row_faint_peak_pct);
         let is_digit = |b: &components::Blob| match check_digit(b, &digit_limits) {
             Ok(()) => true,
             Err(Rejection::Faint) if check_digit(b, &row_limits).is_ok() && ordinary.iter().any(|o| stands_beside(b, o)) => {

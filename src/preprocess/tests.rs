@@ -222,13 +222,13 @@ fn faint_digits_count_when_the_whole_page_is_faint_not_when_alone() {
 fn a_faint_digit_counts_beside_a_strong_one_in_its_row_when_as_tall() {
     // Dark digits at x = 100 and 200 (far above the contrast floor, so the frame-wide rule
     // does not lower it), pale ones (peak contrast ~48, under the floor of 50) beside them in
-    // their row, in a row of their own, and in the row but far too small.
+    // their row, in a row of their own, and in the row between them but far too small.
     let mut canvas = Canvas::new(640, 480);
     canvas.glyph(4, (100.0, 100.0, 50.0, 80.0), 6.0, 0.1);
     canvas.glyph(2, (200.0, 100.0, 50.0, 80.0), 6.0, 0.1);
     canvas.glyph(3, (300.0, 100.0, 50.0, 80.0), 6.0, 0.79);
     canvas.glyph(7, (300.0, 300.0, 50.0, 80.0), 6.0, 0.79);
-    canvas.glyph(1, (420.0, 140.0, 15.0, 24.0), 3.0, 0.79);
+    canvas.glyph(1, (265.0, 140.0, 15.0, 24.0), 3.0, 0.79);
     let img = frame(640, 480, canvas.render(0.9, |_, _| 1.0, 2.0, &mut Lcg(23)));
     let lefts = |found: &[DigitCandidate]| found.iter().map(|c| ((c.bbox.x + 25) / 50 * 50, c.faint)).collect::<Vec<_>>();
     let mut pre = Preprocessor::default();
