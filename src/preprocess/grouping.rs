@@ -39,6 +39,10 @@ const SIDE_PART_MAX_PCT: u64 = 60;
 const SIDE_PART_MIN_PCT: u64 = 25;
 /// ...and if this percentage of its height lies within the bigger one's rows.
 const SIDE_PART_INSIDE_PCT: u64 = 80;
+/// A group this many times taller than wide (or more) never sets its row's height: it is
+/// more often a stretch of a margin or table line than a "1", and reaching beyond the row's
+/// digits above and below, it would let two digits of different rows merge as parts of one.
+const THIN_DIVISOR: u32 = 8;
 
 /// When two blobs are pieces of one digit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -229,7 +233,7 @@ impl Grouper {
 
     /// For each alive group, the height of the tallest digit-sized group in its row (one
     /// whose vertical span overlaps its own by more than half the smaller height), itself
-    /// included.
+    /// included. Thin upright groups (see [`THIN_DIVISOR`]) do not count.
     fn measure_rows(&mut self, min_digit_height: u32) {
         self.row_height.clear();
         for (g, blob) in self.groups.iter().enumerate() {
@@ -238,7 +242,8 @@ impl Grouper {
                 for (_, other) in alive_groups(&self.groups, &self.merged_into) {
                     let overlap = blob.y1.min(other.y1).saturating_sub(blob.y0.max(other.y0));
                     let same_row = overlap * 2 > blob.height().min(other.height());
-                    if other.height() >= min_digit_height && same_row {
+                    let thin = other.width() * THIN_DIVISOR <= other.height();
+                    if other.height() >= min_digit_height && same_row && !thin {
                         tallest = tallest.max(other.height());
                     }
                 }
@@ -426,6 +431,18 @@ mod tests {
         let mut pieces: Vec<Blob> = (0..5).map(|i| blob(300 + i, 100 + 25 * i, 14, 2)).collect();
         pieces.push(blob(400, 90, 60, 136));
         assert_eq!(group_all(&pieces).digits().len(), 6);
+    }
+
+    #[test]
+    fn a_margin_line_beside_two_rows_does_not_stack_their_digits() {
+        // A 5 and the 0 under it, 30 px apart in rows of 31-37 px digits, while a stretch of
+        // the page's margin line spans both rows: measured against the line, the 0 would be
+        // the 5's lower part.
+        let (five, zero, margin) = (blob(281, 139, 30, 31), blob(285, 200, 35, 37), blob(94, 120, 5, 105));
+        assert_eq!(group_all(&[five, zero, margin]).digits().len(), 3);
+        // A digit that tall, not a line, still sets the row's height (it could be the 5's row).
+        let tall_digit = blob(94, 120, 40, 105);
+        assert_eq!(group_all(&[five, zero, tall_digit]).digits().len(), 2);
     }
 
     #[test]
