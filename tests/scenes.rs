@@ -35,8 +35,9 @@ const WORKERS: usize = 2;
 /// digit, a lone row measured against the frame's digits, polarity by brightness unless the
 /// strokes clearly disagree, detached parts re-read joined, margin lines never setting a
 /// row's height, a 1 touching a taller digit joined to it when together they read as another
-/// digit; 970/1000 on the seeds 5 000 000+; on scenes drawn from the model's validation
-/// digits instead, ambiguous ones included, 1 444/1 500).
+/// digit, a left-out part re-read with an unsure digit beside it; 971/1000 on the seeds
+/// 5 000 000+; on scenes drawn from the model's validation digits instead, ambiguous ones
+/// included, 1 444/1 500).
 /// Of the 12 misses here 11 are digits read as others (the model: its accuracy on the
 /// firmware's crops of validation pages is 99.0 % per digit against 99.5 % on MNIST
 /// validation; an average of four differently trained models gets 99.1 %, so most of these

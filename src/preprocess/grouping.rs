@@ -269,6 +269,14 @@ impl Grouper {
     /// The merged groups left after [`Self::group`] (before any digit check).
     pub fn groups(&self) -> impl Iterator<Item = &Blob> + '_ { alive_groups(&self.groups, &self.merged_into).map(|(_, blob)| blob) }
 
+    /// The merged groups that are not among the digits (after [`Self::select_digits`]), with
+    /// their group numbers.
+    pub fn leftovers(&self) -> impl Iterator<Item = (u32, &Blob)> + '_ {
+        alive_groups(&self.groups, &self.merged_into)
+            .filter(|&(g, _)| !self.digits.iter().any(|d| d.group == g as u32))
+            .map(|(g, blob)| (g as u32, blob))
+    }
+
     fn is_alive(&self, g: usize) -> bool { is_alive(&self.merged_into, g) }
 
     /// Accepted digits in reading order.

@@ -272,11 +272,33 @@ impl Preprocessor {
     /// union of their boxes, in `a`'s row. `img` must be the frame last processed. `None` for
     /// an index out of range, another frame size, or an empty crop.
     pub fn joined_candidate(&mut self, img: GreyImage<'_>, a: usize, b: usize) -> Option<DigitCandidate> {
-        let (da, db) = (*self.candidate_digits.get(a)?, *self.candidate_digits.get(b)?);
-        if a == b || img.width() != self.binarizer.width() || img.height() != self.binarizer.height() {
+        let db = *self.candidate_digits.get(b)?;
+        let faint = self.candidates.get(b)?.faint;
+        if a == b {
             return None;
         }
-        let digit = Digit { blob: da.blob.union(&db.blob), ..da };
+        self.joined(img, a, &db.blob, db.group, faint)
+    }
+
+    /// The groups of the last frame that are not candidates (too small, too thin, too faint
+    /// for a digit of their own, or past `max_digits`): their group numbers and boxes, for
+    /// [`Self::candidate_with_part`].
+    pub fn leftover_parts(&self) -> impl Iterator<Item = (u32, BoundingBox)> + '_ { self.grouper.leftovers().map(|(g, blob)| (g, blob.bbox())) }
+
+    /// Candidate `a` of the last frame cut together with the leftover group `group` (see
+    /// [`Self::leftover_parts`]); `None` as for [`Self::joined_candidate`], or for a group
+    /// that is no leftover.
+    pub fn candidate_with_part(&mut self, img: GreyImage<'_>, a: usize, group: u32) -> Option<DigitCandidate> {
+        let blob = *self.grouper.leftovers().find(|&(g, _)| g == group)?.1;
+        self.joined(img, a, &blob, group, true)
+    }
+
+    fn joined(&mut self, img: GreyImage<'_>, a: usize, part: &components::Blob, part_group: u32, part_faint: bool) -> Option<DigitCandidate> {
+        let da = *self.candidate_digits.get(a)?;
+        if img.width() != self.binarizer.width() || img.height() != self.binarizer.height() {
+            return None;
+        }
+        let digit = Digit { blob: da.blob.union(part), ..da };
         let source = CropSource {
             img,
             binarizer: &self.binarizer,
@@ -287,8 +309,8 @@ impl Preprocessor {
         };
         let mut tensor = DigitTensor::default();
         self.crops
-            .build_joined(&source, &digit, db.group, self.cfg.dilate_crop, &mut self.normalizer, &mut tensor.0)
-            .then(|| DigitCandidate { bbox: digit.blob.bbox(), row: da.row, tensor, faint: self.candidates[a].faint && self.candidates[b].faint })
+            .build_joined(&source, &digit, part_group, self.cfg.dilate_crop, &mut self.normalizer, &mut tensor.0)
+            .then(|| DigitCandidate { bbox: digit.blob.bbox(), row: da.row, tensor, faint: self.candidates[a].faint && part_faint })
     }
 
     /// Candidates of the last frame (what [`Self::process`] returned).
