@@ -222,7 +222,7 @@ impl Pipeline {
     /// A group the preprocessing left out (too small or thin for a digit of its own, a 5's
     /// flag drawn apart beside its stem) is tried the same way with the nearest unsure digit
     /// it may belong to (one read below [`SURE_ENOUGH_ALONE`]): on the 3 500 validation and
-    /// tuning scenes that is 33 extra classifications, and it fixes one reading (a 5 read "1").
+    /// tuning scenes that is 20 extra classifications, and it fixes one reading (a 5 read "1").
     ///
     /// An open 4 written in two strokes falls apart into two accepted "1"s; each alone is a
     /// confident 1, and the joined 4 less so, so confidence cannot decide. There a "1" that
