@@ -75,8 +75,8 @@ pub struct Pipeline {
     /// Scratch for the row rule, kept so a frame allocates nothing.
     row_candidates: Vec<RowCandidate>,
     row_heights: Vec<u32>,
-    /// Scratch for [`Pipeline::join_parts`]: (accepted digit, rejected part) pairs, and the
-    /// joined boxes.
+    /// Scratch for [`Pipeline::join_parts`]: (accepted digit, part to try with it) pairs, and
+    /// the joined boxes.
     join_pairs: Vec<(usize, JoinPart)>,
     join_boxes: Vec<BoundingBox>,
 }
@@ -317,9 +317,10 @@ enum JoinPart {
     Group(u32),
 }
 
-/// Whether a rejected candidate may be a detached part of the accepted digit `digit`: at most
-/// three quarters of its height (a neighbour of its height is a digit of its own), within a
-/// quarter of its height of it, and the two together still digit-shaped.
+/// Whether a box (a rejected candidate, a 1, a left-out group) may be a detached part of the
+/// accepted digit `digit`: at most three quarters of its height (a neighbour of its height is
+/// a digit of its own), within a quarter of its height of it, and the two together still
+/// digit-shaped.
 fn may_be_part_of(part: &BoundingBox, digit: &BoundingBox) -> bool {
     let (gx, gy) = axis_gaps(part, digit);
     let reach = digit.h / 4;
