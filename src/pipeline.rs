@@ -288,15 +288,13 @@ impl Pipeline {
         for ((&(k, part), scores), bbox) in self.join_pairs.iter().zip(&self.scores).zip(&self.join_boxes) {
             let v = self.rule.judge(scores);
             let d = self.result.digits[k];
-            // An accepted "1" touching a taller digit, or a rejected part touching an accepted
-            // "1", is joined on the model's word alone (see `touches_beside`); any other
-            // rejected part or a leftover group only when the model is surer of the whole than
+            // A "1" and a part touching it (see `touches_beside`) are joined on the model's word
+            // alone: an accepted part is always such a 1 (an open 4's arm), and a rejected part
+            // touching an accepted 1 is, say, a 6's loop beside its stem. Any other rejected
+            // part or a leftover group is joined only when the model is surer of the whole than
             // of the digit.
             let replaces = match part {
-                JoinPart::Candidate(r) if self.result.digits[r].accepted => {
-                    self.result.digits[r].digit == 1 && v.class != 1
-                }
-                JoinPart::Candidate(r) if d.digit == 1 && touches_beside(&self.result.digits[r].bbox, &d.bbox) => v.class != 1,
+                JoinPart::Candidate(r) if touches_one(&self.result.digits[r], &d) => v.class != 1,
                 _ => v.confidence > d.confidence,
             };
             if d.accepted && v.accepted && replaces {
@@ -343,6 +341,13 @@ fn may_be_part_of(part: &BoundingBox, digit: &BoundingBox) -> bool {
 fn touches_beside(part: &BoundingBox, digit: &BoundingBox) -> bool {
     let (gx, gy) = axis_gaps(part, digit);
     gy == 0 && gx * TOUCHING_GAP_DIVISOR <= digit.h
+}
+
+/// Whether the candidate `part` and the accepted digit `owner` are a 1 and a part touching it:
+/// an accepted 1 beside a taller digit, or a rejected part beside an accepted 1.
+fn touches_one(part: &RecognizedDigit, owner: &RecognizedDigit) -> bool {
+    let one = if part.accepted { part.digit == 1 } else { owner.digit == 1 };
+    one && touches_beside(&part.bbox, &owner.bbox)
 }
 
 /// See [`touches_beside`].
@@ -452,16 +457,21 @@ mod tests {
         OwnedGrey { width: 640, height: 480, data: canvas.render(0.9, |_, _| 1.0, 2.0, &mut crate::preprocess::test_draw::Lcg(5)) }
     }
 
+    /// Reads `page`, which must give two candidates (`parts` names them), scored `alone` on the
+    /// first classification and `joined` when re-read as one.
+    fn read_two_parts(page: &OwnedGrey, parts: &str, alone: [[f32; NUM_CLASSES]; 2], joined: [f32; NUM_CLASSES]) -> FrameResult {
+        let rule = AcceptRule { min_confidence: 0.4, max_not_a_digit: 0.2, row: None };
+        let mut pipeline = Pipeline::new(PreprocessConfig::default(), Box::new(PerCall(vec![alone.to_vec(), vec![joined]], 0)), rule);
+        let result = pipeline.process(page.view()).unwrap().clone();
+        assert_eq!(result.digits.len(), 2, "{parts} are two candidates: {:?}", result.digits);
+        result
+    }
+
     fn read_seven(joined: [f32; NUM_CLASSES]) -> FrameResult {
         // In reading order, the corner (a row above the stem's): not a digit; the stem alone:
         // an unsure 1.
-        let first = vec![one_hot(crate::classify::NOT_A_DIGIT, 0.9), one_hot(1, 0.5)];
-        let rule = AcceptRule { min_confidence: 0.4, max_not_a_digit: 0.2, row: None };
-        let mut pipeline = Pipeline::new(PreprocessConfig::default(), Box::new(PerCall(vec![first, vec![joined]], 0)), rule);
-        let page = seven_in_two_parts();
-        let result = pipeline.process(page.view()).unwrap().clone();
-        assert_eq!(result.digits.len(), 2, "stem and corner are two candidates: {:?}", result.digits);
-        result
+        let alone = [one_hot(crate::classify::NOT_A_DIGIT, 0.9), one_hot(1, 0.5)];
+        read_two_parts(&seven_in_two_parts(), "stem and corner", alone, joined)
     }
 
     #[test]
@@ -516,13 +526,8 @@ mod tests {
 
     fn read_open_four(gap: f32, joined: [f32; NUM_CLASSES]) -> String {
         // Alone, the arm and the stem are each a confident 1.
-        let first = vec![one_hot(1, 0.95), one_hot(1, 0.95)];
-        let rule = AcceptRule { min_confidence: 0.4, max_not_a_digit: 0.2, row: None };
-        let mut pipeline = Pipeline::new(PreprocessConfig::default(), Box::new(PerCall(vec![first, vec![joined]], 0)), rule);
-        let page = open_four(gap);
-        let result = pipeline.process(page.view()).unwrap();
-        assert_eq!(result.digits.len(), 2, "arm and stem are two candidates: {:?}", result.digits);
-        result.reading.clone()
+        let alone = [one_hot(1, 0.95), one_hot(1, 0.95)];
+        read_two_parts(&open_four(gap), "arm and stem", alone, joined).reading
     }
 
     #[test]
@@ -544,12 +549,8 @@ mod tests {
         }
         let page = OwnedGrey { width: 640, height: 480, data: canvas.render(0.9, |_, _| 1.0, 1.0, &mut crate::preprocess::test_draw::Lcg(5)) };
         // Alone, the stem is a confident 1 and the ring no digit.
-        let first = vec![one_hot(1, 0.95), one_hot(crate::classify::NOT_A_DIGIT, 0.9)];
-        let rule = AcceptRule { min_confidence: 0.4, max_not_a_digit: 0.2, row: None };
-        let mut pipeline = Pipeline::new(PreprocessConfig::default(), Box::new(PerCall(vec![first, vec![joined]], 0)), rule);
-        let result = pipeline.process(page.view()).unwrap();
-        assert_eq!(result.digits.len(), 2, "stem and ring are two candidates: {:?}", result.digits);
-        result.reading.clone()
+        let alone = [one_hot(1, 0.95), one_hot(crate::classify::NOT_A_DIGIT, 0.9)];
+        read_two_parts(&page, "stem and ring", alone, joined).reading
     }
 
     #[test]
