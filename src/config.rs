@@ -192,17 +192,24 @@ pub struct ModelConfig {
     pub row_min_confidence: Probability,
     /// ...and at most this p(not a digit). Set both to the strict values to turn it off.
     pub row_max_not_a_digit: Probability,
+    /// The lone-digit rule: on a frame where nothing else is read and exactly one candidate
+    /// has a digit on top, that candidate needs only this probability...
+    pub lone_min_confidence: Probability,
+    /// ...and at most this p(not a digit). Set both to the strict values to turn it off.
+    pub lone_max_not_a_digit: Probability,
 }
 
 impl Default for ModelConfig {
     fn default() -> Self {
-        let row = crate::policy::DEFAULT_ROW_RULE;
+        let (row, lone) = (crate::policy::DEFAULT_ROW_RULE, crate::policy::DEFAULT_LONE_RULE);
         Self {
             manifest: None,
             min_confidence: None,
             max_not_a_digit: None,
             row_min_confidence: Probability(row.min_confidence),
             row_max_not_a_digit: Probability(row.max_not_a_digit),
+            lone_min_confidence: Probability(lone.min_confidence),
+            lone_max_not_a_digit: Probability(lone.max_not_a_digit),
         }
     }
 }

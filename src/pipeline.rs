@@ -9,7 +9,7 @@ use thiserror::Error;
 
 use crate::classify::{ClassScores, Classifier, ClassifyError};
 use crate::frame::GreyImage;
-use crate::policy::{assemble_reading, AcceptRule, RowCandidate};
+use crate::policy::{assemble_reading, AcceptRule, LoneCandidate, RowCandidate, Verdict};
 use crate::preprocess::{BoundingBox, DigitTensor, PreprocessConfig, Preprocessor, StageTimings};
 
 #[derive(Debug, Error)]
@@ -173,6 +173,18 @@ impl Pipeline {
                         (d.digit, d.confidence, d.accepted) = (c.digit, c.confidence, true);
                     }
                 }
+            }
+        }
+        if let Some(lone) = self.rule.lone {
+            let judged = result.digits.iter().zip(&self.scores).map(|(d, s)| LoneCandidate {
+                verdict: Verdict { class: d.digit, confidence: d.confidence, accepted: d.accepted },
+                not_a_digit: s.0[crate::classify::NOT_A_DIGIT],
+                width: d.bbox.w,
+                height: d.bbox.h,
+            });
+            if let Some(i) = lone.pick(judged) {
+                log::trace!("lone candidate at {:?} accepted as {}", result.digits[i].bbox, result.digits[i].digit);
+                result.digits[i].accepted = true;
             }
         }
         self.join_parts(grey)?;
@@ -371,7 +383,7 @@ mod tests {
     use crate::classify::NUM_CLASSES;
     use crate::frame::OwnedGrey;
     use crate::preprocess::test_draw::page_with_pale_digits;
-    use crate::policy::RowRule;
+    use crate::policy::{LoneRule, RowRule};
 
     /// Gives the candidates, in reading order, these scores (too few scripted is a result
     /// count error).
@@ -394,7 +406,7 @@ mod tests {
     }
 
     fn read(rejected: usize) -> String {
-        let rule = AcceptRule { min_confidence: 0.4, max_not_a_digit: 0.2, row: None };
+        let rule = AcceptRule { min_confidence: 0.4, max_not_a_digit: 0.2, row: None, lone: None };
         // Every candidate a confident "1", except the first `rejected` (in reading order),
         // called "not a digit".
         let scores = (0..3).map(|i| one_hot(if i < rejected { crate::classify::NOT_A_DIGIT } else { 1 }, 1.0)).collect();
@@ -414,13 +426,36 @@ mod tests {
     }
 
     #[test]
+    fn the_lone_rule_reads_the_one_digit_like_mark_of_an_otherwise_empty_frame() {
+        // The ordinary-contrast digit an unsure 1 (p 0.45, p(not a digit) 0.35), the two faint
+        // marks no digit.
+        let mut unsure = [0.02; NUM_CLASSES];
+        (unsure[1], unsure[crate::classify::NOT_A_DIGIT]) = (0.45, 0.35);
+        let nothing = one_hot(crate::classify::NOT_A_DIGIT, 0.9);
+        let read = |lone, scores: Vec<[f32; NUM_CLASSES]>| {
+            let rule = AcceptRule { min_confidence: 0.5, max_not_a_digit: 0.2, row: None, lone };
+            let mut pipeline = Pipeline::new(PreprocessConfig::default(), Box::new(Scripted(scores)), rule);
+            let page = OwnedGrey { width: 640, height: 480, data: page_with_pale_digits(0.79, true) };
+            pipeline.process(page.view()).unwrap().reading.clone()
+        };
+        let lone = Some(LoneRule { min_confidence: 0.25, max_not_a_digit: 0.5 });
+        assert_eq!(read(lone, vec![unsure, nothing, nothing]), "1");
+        assert_eq!(read(None, vec![unsure, nothing, nothing]), "", "strict rule only");
+        // A faint mark as the only digit-like one is still dropped: nothing of ordinary contrast
+        // vouches for it.
+        assert_eq!(read(lone, vec![nothing, unsure, nothing]), "");
+        // Two digit-like marks: not a lone digit.
+        assert_eq!(read(lone, vec![unsure, unsure, nothing]), "");
+    }
+
+    #[test]
     fn the_row_rule_reads_an_unsure_neighbour_as_its_best_digit() {
         // A 3 the model ranks "not a digit" first (0.55), its own digit next (0.35).
         let mut unsure = [0.01; NUM_CLASSES];
         (unsure[crate::classify::NOT_A_DIGIT], unsure[3], unsure[8]) = (0.55, 0.35, 0.02);
         let read = |row| {
             let scores = vec![one_hot(4, 0.95), unsure, one_hot(7, 0.95)];
-            let rule = AcceptRule { min_confidence: 0.4, max_not_a_digit: 0.2, row };
+            let rule = AcceptRule { min_confidence: 0.4, max_not_a_digit: 0.2, row, lone: None };
             let mut pipeline = Pipeline::new(PreprocessConfig::default(), Box::new(Scripted(scores)), rule);
             let page = OwnedGrey { width: 640, height: 480, data: page_with_pale_digits(0.66, true) };
             let result = pipeline.process(page.view()).unwrap();
@@ -460,7 +495,7 @@ mod tests {
     /// Reads `page`, which must give two candidates (`parts` names them), scored `alone` on the
     /// first classification and `joined` when re-read as one.
     fn read_two_parts(page: &OwnedGrey, parts: &str, alone: [[f32; NUM_CLASSES]; 2], joined: [f32; NUM_CLASSES]) -> FrameResult {
-        let rule = AcceptRule { min_confidence: 0.4, max_not_a_digit: 0.2, row: None };
+        let rule = AcceptRule { min_confidence: 0.4, max_not_a_digit: 0.2, row: None, lone: None };
         let mut pipeline = Pipeline::new(PreprocessConfig::default(), Box::new(PerCall(vec![alone.to_vec(), vec![joined]], 0)), rule);
         let result = pipeline.process(page.view()).unwrap().clone();
         assert_eq!(result.digits.len(), 2, "{parts} are two candidates: {:?}", result.digits);
@@ -499,7 +534,7 @@ mod tests {
         canvas.stroke((300.0, 160.0), (300.0, 240.0), 10.0, 0.1);
         canvas.stroke((315.0, 160.0), (340.0, 160.0), 10.0, 0.1);
         let page = OwnedGrey { width: 640, height: 480, data: canvas.render(0.9, |_, _| 1.0, 1.0, &mut crate::preprocess::test_draw::Lcg(5)) };
-        let rule = AcceptRule { min_confidence: 0.4, max_not_a_digit: 0.2, row: None };
+        let rule = AcceptRule { min_confidence: 0.4, max_not_a_digit: 0.2, row: None, lone: None };
         let calls = vec![vec![one_hot(1, alone)], vec![joined]];
         let mut pipeline = Pipeline::new(PreprocessConfig::default(), Box::new(PerCall(calls, 0)), rule);
         let result = pipeline.process(page.view()).unwrap();

@@ -139,7 +139,13 @@ pub fn load_model(cfg: &Config) -> Result<(Manifest, Box<dyn classify::Classifie
         max_not_a_digit: cfg.model.row_max_not_a_digit.get().max(max_not_a_digit),
     };
     let row = (row.min_confidence < min_confidence || row.max_not_a_digit > max_not_a_digit).then_some(row);
-    Ok((manifest, classifier, AcceptRule { min_confidence, max_not_a_digit, row }))
+    // Nor does the lone-digit rule.
+    let lone = crate::policy::LoneRule {
+        min_confidence: cfg.model.lone_min_confidence.get().min(min_confidence),
+        max_not_a_digit: cfg.model.lone_max_not_a_digit.get().max(max_not_a_digit),
+    };
+    let lone = (lone.min_confidence < min_confidence || lone.max_not_a_digit > max_not_a_digit).then_some(lone);
+    Ok((manifest, classifier, AcceptRule { min_confidence, max_not_a_digit, row, lone }))
 }
 
 /// The pipeline for `cfg` (model loaded and checked).
