@@ -359,8 +359,7 @@ mod tests {
     }
 
     fn lone(class: u8, p: f32, not_a_digit: f32, (width, height): (u32, u32)) -> LoneCandidate {
-        let accepted = false;
-        LoneCandidate { verdict: Verdict { class, confidence: p, accepted }, not_a_digit, width, height }
+        LoneCandidate { verdict: Verdict { class, confidence: p, accepted: false }, not_a_digit, width, height }
     }
 
     #[test]
