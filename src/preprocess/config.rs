@@ -76,8 +76,8 @@ pub struct PreprocessConfig {
     /// frame (a low-contrast page: chalk on a grey board, pencil in shadow). 0: off.
     pub faint_peak_pct: u8,
     /// ...or unless it reaches this percentage of `min_peak_contrast` and stands in a row
-    /// beside a digit of ordinary contrast, about as tall (digits where a shadow falls across
-    /// the line). 0: off.
+    /// beside a digit of ordinary contrast, about as tall, or beside a faint digit kept that
+    /// way (digits where a shadow falls across the line). 0: off.
     pub row_faint_peak_pct: u8,
 
     /// Pieces are merged into one digit when they overlap horizontally by at least this

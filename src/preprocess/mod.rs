@@ -128,7 +128,8 @@ pub struct Preprocessor {
     candidates: Vec<DigitCandidate>,
     /// The grouping's digit behind each candidate (for [`Self::joined_candidate`]).
     candidate_digits: Vec<Digit>,
-    /// Groups of ordinary contrast on this frame (see `row_faint_peak_pct`).
+    /// Groups of ordinary contrast on this frame, then the faint ones vouched for beside them
+    /// (see `row_faint_peak_pct`).
     ordinary: Vec<components::Blob>,
     polarity: Polarity,
     timings: StageTimings,
@@ -224,13 +225,30 @@ impl Preprocessor {
         self.grouper.group(pieces, &self.kept, &MergeRules::new(cfg, &limits));
         self.ordinary.clear();
         self.ordinary.extend(self.grouper.groups().filter(|b| check_digit(b, &limits).is_ok()));
-        let ordinary = &self.ordinary;
-        let strongest = ordinary.iter().map(|b| b.peak).max();
+        let strongest = self.ordinary.iter().map(|b| b.peak).max();
         let digit_limits = relative_to_strongest(&limits, strongest, cfg.faint_peak_pct);
         let row_limits = beside_ordinary_digits(&digit_limits, cfg.row_faint_peak_pct);
+        // A faint group standing beside a vouched-for one is vouched for in turn: a shadow over
+        // the end of a row dims several digits in a row, and only the first stands beside one
+        // of ordinary contrast.
+        let faint_but_near = |b: &components::Blob| {
+            check_digit(b, &digit_limits) == Err(Rejection::Faint) && check_digit(b, &row_limits).is_ok()
+        };
+        loop {
+            let before = self.ordinary.len();
+            for b in self.grouper.groups() {
+                if faint_but_near(b) && !self.ordinary.contains(b) && self.ordinary.iter().any(|o| stands_beside(b, o)) {
+                    self.ordinary.push(*b);
+                }
+            }
+            if self.ordinary.len() == before {
+                break;
+            }
+        }
+        let vouched = &self.ordinary;
         let is_digit = |b: &components::Blob| match check_digit(b, &digit_limits) {
             Ok(()) => true,
-            Err(Rejection::Faint) if check_digit(b, &row_limits).is_ok() && ordinary.iter().any(|o| stands_beside(b, o)) => {
+            Err(Rejection::Faint) if faint_but_near(b) && vouched.contains(b) => {
                 log::trace!("faint group at {:?} (peak contrast {}) kept: it stands beside a digit", b.bbox(), b.peak);
                 true
             }

@@ -222,17 +222,24 @@ fn faint_digits_count_when_the_whole_page_is_faint_not_when_alone() {
 fn a_faint_digit_counts_beside_a_strong_one_in_its_row_when_as_tall() {
     // Dark digits at x = 100 and 200 (far above the contrast floor, so the frame-wide rule
     // does not lower it), pale ones (peak contrast ~48, under the floor of 50) beside them in
-    // their row, in a row of their own, and in the row between them but far too small.
+    // their row (a 3, and a 5 beside the 3 but more than two heights from the dark 2), two in
+    // a row of their own, and one in the row between them but far too small.
     let mut canvas = Canvas::new(640, 480);
     canvas.glyph(4, (100.0, 100.0, 50.0, 80.0), 6.0, 0.1);
     canvas.glyph(2, (200.0, 100.0, 50.0, 80.0), 6.0, 0.1);
     canvas.glyph(3, (300.0, 100.0, 50.0, 80.0), 6.0, 0.79);
+    canvas.glyph(5, (450.0, 100.0, 50.0, 80.0), 6.0, 0.79);
     canvas.glyph(7, (300.0, 300.0, 50.0, 80.0), 6.0, 0.79);
+    canvas.glyph(9, (400.0, 300.0, 50.0, 80.0), 6.0, 0.79);
     canvas.glyph(1, (265.0, 140.0, 15.0, 24.0), 3.0, 0.79);
     let img = frame(640, 480, canvas.render(0.9, |_, _| 1.0, 2.0, &mut Lcg(23)));
     let lefts = |found: &[DigitCandidate]| found.iter().map(|c| ((c.bbox.x + 25) / 50 * 50, c.faint)).collect::<Vec<_>>();
     let mut pre = Preprocessor::default();
-    assert_eq!(lefts(pre.process(img.view())), vec![(100, false), (200, false), (300, true)], "the pale 3 joins its row, marked faint");
+    assert_eq!(
+        lefts(pre.process(img.view())),
+        vec![(100, false), (200, false), (300, true), (450, true)],
+        "the pale 3 joins its row, and the pale 5 beside it, both marked faint"
+    );
     let mut off = Preprocessor::new(PreprocessConfig { row_faint_peak_pct: 0, ..Default::default() });
     assert_eq!(lefts(off.process(img.view())), vec![(100, false), (200, false)], "rule off: the dark digits only");
 }
