@@ -37,9 +37,10 @@ const WORKERS: usize = 2;
 /// row's height, a 1 touching a taller digit joined to it when together they read as another
 /// digit, a left-out part re-read with an unsure digit beside it, a rejected part touching a
 /// 1 joined to it when together they read as another digit, the one upright digit-like mark
-/// of an otherwise empty frame read with looser thresholds; 973/1000 on the seeds
-/// 5 000 000+; 2 899/3 000 = 96.6 % on the seeds 9, 10 and 11 000 000, which read 96.3 % when
-/// first measured; 960/1 000 on the seeds 14 000 000+, first read with all of the above; on
+/// of an otherwise empty frame read with looser thresholds, a faint digit kept beside a faint
+/// one kept beside an ordinary one; 973/1000 on the seeds
+/// 5 000 000+; 2 900/3 000 = 96.7 % on the seeds 9, 10 and 11 000 000, which read 96.3 % when
+/// first measured; 960/1 000 on the seeds 14 000 000+, read only to check the last two; on
 /// scenes drawn from the model's validation digits instead, ambiguous ones included,
 /// 1 446/1 500).
 /// Of the 12 misses here 11 are digits read as others (the model: its accuracy on the
