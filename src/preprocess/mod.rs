@@ -85,8 +85,8 @@ pub struct DigitCandidate {
     /// The normalised digit, ready for the classifier.
     pub tensor: DigitTensor,
     /// Below `min_peak_contrast`, kept only because the frame's strongest digit is faint too
-    /// (`faint_peak_pct`) or because it stands in a row beside a digit of ordinary contrast
-    /// (`row_faint_peak_pct`): it may be shown only beside a digit of ordinary contrast that the
+    /// (`faint_peak_pct`) or because it stands in a row beside a digit of ordinary contrast, or
+    /// beside a faint one kept so (`row_faint_peak_pct`): it may be shown only beside a digit of ordinary contrast that the
     /// classifier accepted, so that a stray mark on a blank page cannot vouch for another.
     pub faint: bool,
 }
@@ -128,9 +128,9 @@ pub struct Preprocessor {
     candidates: Vec<DigitCandidate>,
     /// The grouping's digit behind each candidate (for [`Self::joined_candidate`]).
     candidate_digits: Vec<Digit>,
-    /// Groups of ordinary contrast on this frame, then the faint ones vouched for beside them
-    /// (see `row_faint_peak_pct`).
-    ordinary: Vec<components::Blob>,
+    /// Groups that vouch for a faint one beside them (see `row_faint_peak_pct`): those of
+    /// ordinary contrast on this frame, then the faint ones they vouch for, and so on.
+    vouching: Vec<components::Blob>,
     polarity: Polarity,
     timings: StageTimings,
 }
@@ -156,7 +156,7 @@ impl Preprocessor {
             normalizer: Normalizer::new(),
             candidates: Vec::with_capacity(max_digits),
             candidate_digits: Vec::with_capacity(max_digits),
-            ordinary: Vec::new(),
+            vouching: Vec::new(),
             polarity: Polarity::default(),
             timings: StageTimings::default(),
         }
@@ -223,32 +223,32 @@ impl Preprocessor {
         self.timings.filter = clock.lap();
 
         self.grouper.group(pieces, &self.kept, &MergeRules::new(cfg, &limits));
-        self.ordinary.clear();
-        self.ordinary.extend(self.grouper.groups().filter(|b| check_digit(b, &limits).is_ok()));
-        let strongest = self.ordinary.iter().map(|b| b.peak).max();
+        self.vouching.clear();
+        self.vouching.extend(self.grouper.groups().filter(|b| check_digit(b, &limits).is_ok()));
+        let strongest = self.vouching.iter().map(|b| b.peak).max();
         let digit_limits = relative_to_strongest(&limits, strongest, cfg.faint_peak_pct);
         let row_limits = beside_ordinary_digits(&digit_limits, cfg.row_faint_peak_pct);
         // A faint group standing beside a vouched-for one is vouched for in turn: a shadow over
         // the end of a row dims several digits in a row, and only the first stands beside one
         // of ordinary contrast.
-        let faint_but_near = |b: &components::Blob| {
+        let faint_within_row_floor = |b: &components::Blob| {
             check_digit(b, &digit_limits) == Err(Rejection::Faint) && check_digit(b, &row_limits).is_ok()
         };
         loop {
-            let before = self.ordinary.len();
+            let before = self.vouching.len();
             for b in self.grouper.groups() {
-                if faint_but_near(b) && !self.ordinary.contains(b) && self.ordinary.iter().any(|o| stands_beside(b, o)) {
-                    self.ordinary.push(*b);
+                if faint_within_row_floor(b) && !self.vouching.contains(b) && self.vouching.iter().any(|o| stands_beside(b, o)) {
+                    self.vouching.push(*b);
                 }
             }
-            if self.ordinary.len() == before {
+            if self.vouching.len() == before {
                 break;
             }
         }
-        let vouched = &self.ordinary;
+        let vouching = &self.vouching;
         let is_digit = |b: &components::Blob| match check_digit(b, &digit_limits) {
             Ok(()) => true,
-            Err(Rejection::Faint) if faint_but_near(b) && vouched.contains(b) => {
+            Err(Rejection::Faint) if faint_within_row_floor(b) && vouching.contains(b) => {
                 log::trace!("faint group at {:?} (peak contrast {}) kept: it stands beside a digit", b.bbox(), b.peak);
                 true
             }
