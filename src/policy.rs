@@ -92,7 +92,7 @@ pub const DEFAULT_LONE_RULE: LoneRule = LoneRule { min_confidence: 0.25, max_not
 /// One candidate as the lone-digit rule sees it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LoneCandidate {
-    /// The strict rule's verdict.
+    /// The verdict so far (the strict rule's, or the row rule's where it admitted one).
     pub verdict: Verdict,
     pub not_a_digit: f32,
     pub width: u32,

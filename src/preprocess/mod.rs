@@ -248,7 +248,8 @@ impl Preprocessor {
         let vouching = &self.vouching;
         let is_digit = |b: &components::Blob| match check_digit(b, &digit_limits) {
             Ok(()) => true,
-            Err(Rejection::Faint) if faint_within_row_floor(b) && vouching.contains(b) => {
+            // Faint and vouched for: it passed `faint_within_row_floor` to be added.
+            Err(Rejection::Faint) if vouching.contains(b) => {
                 log::trace!("faint group at {:?} (peak contrast {}) kept: it stands beside a digit", b.bbox(), b.peak);
                 true
             }
