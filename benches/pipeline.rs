@@ -70,7 +70,7 @@ fn bench(c: &mut Criterion) {
     let frame = four_digit_frame();
 
     let classifier = CpuClassifier::load(&manifest).expect("model");
-    let rule = AcceptRule { min_confidence: manifest.reject.min_confidence, max_not_a_digit: manifest.reject.max_not_a_digit, row: Some(digitd::policy::DEFAULT_ROW_RULE), lone: Some(digitd::policy::DEFAULT_LONE_RULE) };
+    let rule = AcceptRule { strict: manifest.reject.thresholds(), row: Some(digitd::policy::DEFAULT_ROW_RULE), lone: Some(digitd::policy::DEFAULT_LONE_RULE) };
     let mut pipeline = Pipeline::new(PreprocessConfig::default(), Box::new(classifier), rule);
     let result = pipeline.process(frame.view()).expect("pipeline");
     eprintln!("bench frame: {} candidates, reading {:?}", result.digits.len(), result.reading);

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::policy::Thresholds;
 use crate::preprocess::PreprocessConfig;
 
 /// Files looked at, in order, when no `--config` is given.
@@ -199,6 +200,14 @@ pub struct ModelConfig {
     pub lone_max_not_a_digit: Probability,
 }
 
+impl ModelConfig {
+    /// The row rule's thresholds as configured.
+    pub fn row_thresholds(&self) -> Thresholds { Thresholds::new(self.row_min_confidence.get(), self.row_max_not_a_digit.get()) }
+
+    /// The lone-digit rule's thresholds as configured.
+    pub fn lone_thresholds(&self) -> Thresholds { Thresholds::new(self.lone_min_confidence.get(), self.lone_max_not_a_digit.get()) }
+}
+
 impl Default for ModelConfig {
     fn default() -> Self {
         let (row, lone) = (crate::policy::DEFAULT_ROW_RULE, crate::policy::DEFAULT_LONE_RULE);
@@ -206,10 +215,10 @@ impl Default for ModelConfig {
             manifest: None,
             min_confidence: None,
             max_not_a_digit: None,
-            row_min_confidence: Probability(row.min_confidence),
-            row_max_not_a_digit: Probability(row.max_not_a_digit),
-            lone_min_confidence: Probability(lone.min_confidence),
-            lone_max_not_a_digit: Probability(lone.max_not_a_digit),
+            row_min_confidence: Probability(row.0.min_confidence),
+            row_max_not_a_digit: Probability(row.0.max_not_a_digit),
+            lone_min_confidence: Probability(lone.0.min_confidence),
+            lone_max_not_a_digit: Probability(lone.0.max_not_a_digit),
         }
     }
 }

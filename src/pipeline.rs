@@ -383,7 +383,7 @@ mod tests {
     use crate::classify::NUM_CLASSES;
     use crate::frame::OwnedGrey;
     use crate::preprocess::test_draw::page_with_pale_digits;
-    use crate::policy::{LoneRule, RowRule};
+    use crate::policy::{LoneRule, RowRule, Thresholds};
 
     /// Gives the candidates, in reading order, these scores (too few scripted is a result
     /// count error).
@@ -406,7 +406,7 @@ mod tests {
     }
 
     fn read(rejected: usize) -> String {
-        let rule = AcceptRule { min_confidence: 0.4, max_not_a_digit: 0.2, row: None, lone: None };
+        let rule = AcceptRule::strict_only(Thresholds::new(0.4, 0.2));
         // Every candidate a confident "1", except the first `rejected` (in reading order),
         // called "not a digit".
         let scores = (0..3).map(|i| one_hot(if i < rejected { crate::classify::NOT_A_DIGIT } else { 1 }, 1.0)).collect();
@@ -433,12 +433,12 @@ mod tests {
         (unsure[1], unsure[crate::classify::NOT_A_DIGIT]) = (0.45, 0.35);
         let nothing = one_hot(crate::classify::NOT_A_DIGIT, 0.9);
         let read = |lone, scores: Vec<[f32; NUM_CLASSES]>| {
-            let rule = AcceptRule { min_confidence: 0.5, max_not_a_digit: 0.2, row: None, lone };
+            let rule = AcceptRule { lone, ..AcceptRule::strict_only(Thresholds::new(0.5, 0.2)) };
             let mut pipeline = Pipeline::new(PreprocessConfig::default(), Box::new(Scripted(scores)), rule);
             let page = OwnedGrey { width: 640, height: 480, data: page_with_pale_digits(0.79, true) };
             pipeline.process(page.view()).unwrap().reading.clone()
         };
-        let lone = Some(LoneRule { min_confidence: 0.25, max_not_a_digit: 0.5 });
+        let lone = Some(LoneRule(Thresholds::new(0.25, 0.5)));
         assert_eq!(read(lone, vec![unsure, nothing, nothing]), "1");
         assert_eq!(read(None, vec![unsure, nothing, nothing]), "", "strict rule only");
         // A faint mark as the only digit-like one is still dropped: nothing of ordinary contrast
@@ -455,18 +455,18 @@ mod tests {
         (unsure[crate::classify::NOT_A_DIGIT], unsure[3], unsure[8]) = (0.55, 0.35, 0.02);
         let read = |row| {
             let scores = vec![one_hot(4, 0.95), unsure, one_hot(7, 0.95)];
-            let rule = AcceptRule { min_confidence: 0.4, max_not_a_digit: 0.2, row, lone: None };
+            let rule = AcceptRule { row, ..AcceptRule::strict_only(Thresholds::new(0.4, 0.2)) };
             let mut pipeline = Pipeline::new(PreprocessConfig::default(), Box::new(Scripted(scores)), rule);
             let page = OwnedGrey { width: 640, height: 480, data: page_with_pale_digits(0.66, true) };
             let result = pipeline.process(page.view()).unwrap();
             assert_eq!(result.digits.len(), 3, "4, 3 and 7 in one row are candidates");
             (result.reading.clone(), result.digits[1].confidence)
         };
-        let (reading, confidence) = read(Some(RowRule { min_confidence: 0.2, max_not_a_digit: 0.6 }));
+        let (reading, confidence) = read(Some(RowRule(Thresholds::new(0.2, 0.6))));
         assert_eq!(reading, "437");
         assert_eq!(confidence, 0.35, "shown with its own digit's probability, not the top class's");
-        assert_eq!(read(Some(RowRule { min_confidence: 0.2, max_not_a_digit: 0.5 })).0, "47", "too likely not a digit");
-        assert_eq!(read(Some(RowRule { min_confidence: 0.4, max_not_a_digit: 0.6 })).0, "47", "its digit too unsure");
+        assert_eq!(read(Some(RowRule(Thresholds::new(0.2, 0.5)))).0, "47", "too likely not a digit");
+        assert_eq!(read(Some(RowRule(Thresholds::new(0.4, 0.6)))).0, "47", "its digit too unsure");
         assert_eq!(read(None).0, "47", "strict rule only");
     }
 
@@ -495,7 +495,7 @@ mod tests {
     /// Reads `page`, which must give two candidates (`parts` names them), scored `alone` on the
     /// first classification and `joined` when re-read as one.
     fn read_two_parts(page: &OwnedGrey, parts: &str, alone: [[f32; NUM_CLASSES]; 2], joined: [f32; NUM_CLASSES]) -> FrameResult {
-        let rule = AcceptRule { min_confidence: 0.4, max_not_a_digit: 0.2, row: None, lone: None };
+        let rule = AcceptRule::strict_only(Thresholds::new(0.4, 0.2));
         let mut pipeline = Pipeline::new(PreprocessConfig::default(), Box::new(PerCall(vec![alone.to_vec(), vec![joined]], 0)), rule);
         let result = pipeline.process(page.view()).unwrap().clone();
         assert_eq!(result.digits.len(), 2, "{parts} are two candidates: {:?}", result.digits);
@@ -534,7 +534,7 @@ mod tests {
         canvas.stroke((300.0, 160.0), (300.0, 240.0), 10.0, 0.1);
         canvas.stroke((315.0, 160.0), (340.0, 160.0), 10.0, 0.1);
         let page = OwnedGrey { width: 640, height: 480, data: canvas.render(0.9, |_, _| 1.0, 1.0, &mut crate::preprocess::test_draw::Lcg(5)) };
-        let rule = AcceptRule { min_confidence: 0.4, max_not_a_digit: 0.2, row: None, lone: None };
+        let rule = AcceptRule::strict_only(Thresholds::new(0.4, 0.2));
         let calls = vec![vec![one_hot(1, alone)], vec![joined]];
         let mut pipeline = Pipeline::new(PreprocessConfig::default(), Box::new(PerCall(calls, 0)), rule);
         let result = pipeline.process(page.view()).unwrap();

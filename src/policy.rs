@@ -3,16 +3,41 @@
 
 use crate::classify::{ClassScores, NOT_A_DIGIT};
 
-/// The manifest's reject rule: show a digit only if the top class is a digit (not
-/// "not a digit"), the probability of "not a digit" is at most `max_not_a_digit`, and the top
-/// digit's probability is at least `min_confidence`.
+/// A pair of reject thresholds. A digit passes when its probability is at least
+/// `min_confidence` and the probability of "not a digit" is at most `max_not_a_digit`.
 ///
 /// Two thresholds because they answer two questions: `max_not_a_digit` keeps specks, lines and
 /// stray strokes off the screen; `min_confidence` drops digits the model cannot tell apart.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct AcceptRule {
+pub struct Thresholds {
     pub min_confidence: f32,
     pub max_not_a_digit: f32,
+}
+
+impl Thresholds {
+    pub const fn new(min_confidence: f32, max_not_a_digit: f32) -> Self { Self { min_confidence, max_not_a_digit } }
+
+    /// Whether a digit read with probability `confidence` and p(not a digit) `not_a_digit`
+    /// passes. NaN (a broken model) compares false and never passes.
+    pub fn pass(&self, confidence: f32, not_a_digit: f32) -> bool {
+        confidence >= self.min_confidence && not_a_digit <= self.max_not_a_digit
+    }
+
+    /// These thresholds for a looser rule (the row and lone-digit rules) beside `strict`: each
+    /// one clamped so the rule is never harder to pass than the strict one, and `None` when it
+    /// is no looser at all (the rule would change nothing).
+    pub fn looser_than(self, strict: Thresholds) -> Option<Thresholds> {
+        let clamped = Thresholds::new(self.min_confidence.min(strict.min_confidence), self.max_not_a_digit.max(strict.max_not_a_digit));
+        (clamped != strict).then_some(clamped)
+    }
+}
+
+/// The accept rule: the manifest's reject thresholds (the strict ones) for every digit, and
+/// the looser rules for digits in context. A digit is shown only if the top class is a digit
+/// (not "not a digit") and it passes the strict thresholds, unless a looser rule admits it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AcceptRule {
+    pub strict: Thresholds,
     /// Looser thresholds beside accepted digits in the same text row; `None`: strict only.
     pub row: Option<RowRule>,
     /// Looser thresholds for the one digit-like candidate of an otherwise empty frame;
@@ -30,11 +55,12 @@ pub struct Verdict {
 }
 
 impl AcceptRule {
+    /// The strict thresholds alone, no looser rule.
+    pub const fn strict_only(strict: Thresholds) -> Self { Self { strict, row: None, lone: None } }
+
     pub fn judge(&self, scores: &ClassScores) -> Verdict {
         let (class, p) = scores.best();
-        // NaN scores (a broken model) compare false and are never accepted.
-        let accepted =
-            class != NOT_A_DIGIT && p >= self.min_confidence && scores.0[NOT_A_DIGIT] <= self.max_not_a_digit;
+        let accepted = class != NOT_A_DIGIT && self.strict.pass(p, scores.0[NOT_A_DIGIT]);
         Verdict { class: class as u8, confidence: p, accepted }
     }
 }
@@ -49,10 +75,7 @@ impl AcceptRule {
 /// own line now read as a 7). A frame with no accepted digit keeps the strict [`AcceptRule`],
 /// so blank pages are unaffected.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct RowRule {
-    pub min_confidence: f32,
-    pub max_not_a_digit: f32,
-}
+pub struct RowRule(pub Thresholds);
 
 /// The row rule unless configured otherwise (`[model] row_min_confidence`, `row_max_not_a_digit`).
 /// Thin 1s beside other digits often get p(not a digit) 0.3-0.45 (a lone stroke looks like
@@ -61,7 +84,7 @@ pub struct RowRule {
 /// reading such candidates as their best digit with these thresholds read 1 926 exactly,
 /// against 1 922 with the top class required to be a digit, 0.3 and 0.5; looser settings
 /// (0.15, 0.8) read the same. Blank pages cannot change (no accepted neighbour, no row rule).
-pub const DEFAULT_ROW_RULE: RowRule = RowRule { min_confidence: 0.2, max_not_a_digit: 0.6 };
+pub const DEFAULT_ROW_RULE: RowRule = RowRule(Thresholds::new(0.2, 0.6));
 
 /// Heights within this range of the row's accepted digits' median count as "about its height"
 /// (per mille): a 1 or a 7 with a descender varies that much within handwriting.
@@ -75,10 +98,7 @@ const ROW_HEIGHT_RANGE_PER_MILLE: (u64, u64) = (650, 1500);
 /// wavy scribbles and dashes, wider than tall, while a digit written alone stands upright. A
 /// second digit-like candidate means the frame is not that simple, so the rule stays out of it.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct LoneRule {
-    pub min_confidence: f32,
-    pub max_not_a_digit: f32,
-}
+pub struct LoneRule(pub Thresholds);
 
 /// The lone-digit rule unless configured otherwise (`[model] lone_min_confidence`,
 /// `lone_max_not_a_digit`). On 7 500 text scenes of tuning and validation seeds (5, 6, 7, 9,
@@ -87,7 +107,7 @@ pub struct LoneRule {
 /// two more, reading a wrong digit where nothing was read; 0.2/0.6 and 0.15/0.75 read the same,
 /// 0.3/0.45 one fewer. On 4 000 blank pages (seeds 8, 12, 13 and 14 500 000) it fired twice,
 /// both times on a scribble wider than tall, which the upright condition keeps out.
-pub const DEFAULT_LONE_RULE: LoneRule = LoneRule { min_confidence: 0.25, max_not_a_digit: 0.5 };
+pub const DEFAULT_LONE_RULE: LoneRule = LoneRule(Thresholds::new(0.25, 0.5));
 
 /// One candidate as the lone-digit rule sees it.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -117,7 +137,7 @@ impl LoneRule {
         }
         let (i, c) = lone?;
         let upright = c.height >= c.width;
-        (upright && c.verdict.confidence >= self.min_confidence && c.not_a_digit <= self.max_not_a_digit).then_some(i)
+        (upright && self.0.pass(c.verdict.confidence, c.not_a_digit)).then_some(i)
     }
 }
 
@@ -154,7 +174,7 @@ impl RowRule {
             for c in &mut candidates[i..end] {
                 let h = c.height as u64 * 1000;
                 let sized = h >= median * lo && h <= median * hi;
-                if !c.accepted && sized && c.confidence >= self.min_confidence && c.not_a_digit <= self.max_not_a_digit {
+                if !c.accepted && sized && self.0.pass(c.confidence, c.not_a_digit) {
                     c.accepted = true;
                     admitted += 1;
                 }
@@ -283,7 +303,7 @@ mod tests {
 
     #[test]
     fn accept_rule() {
-        let rule = AcceptRule { min_confidence: 0.6, max_not_a_digit: 1.0, row: None, lone: None };
+        let rule = AcceptRule::strict_only(Thresholds::new(0.6, 1.0));
         assert_eq!(rule.judge(&scores(7, 0.9)), Verdict { class: 7, confidence: 0.9, accepted: true });
         assert!(rule.judge(&scores(7, 0.6)).accepted, "the threshold itself passes");
         assert!(!rule.judge(&scores(7, 0.59)).accepted);
@@ -293,7 +313,7 @@ mod tests {
 
     #[test]
     fn a_likely_non_digit_is_rejected_even_when_a_digit_is_on_top() {
-        let rule = AcceptRule { min_confidence: 0.3, max_not_a_digit: 0.1, row: None, lone: None };
+        let rule = AcceptRule::strict_only(Thresholds::new(0.3, 0.1));
         let mut s = [0.0; NUM_CLASSES];
         s[1] = 0.55;
         s[NOT_A_DIGIT] = 0.4;
@@ -307,13 +327,26 @@ mod tests {
         assert!(!rule.judge(&ClassScores(s)).accepted);
     }
 
+    #[test]
+    fn a_looser_rule_is_never_stricter_than_the_strict_one() {
+        let strict = Thresholds::new(0.4, 0.23);
+        let looser = |min, max| Thresholds::new(min, max).looser_than(strict);
+        assert_eq!(looser(0.2, 0.6), Some(Thresholds::new(0.2, 0.6)));
+        // Only one threshold looser: the other stays at the strict value.
+        assert_eq!(looser(0.5, 0.6), Some(Thresholds::new(0.4, 0.6)));
+        assert_eq!(looser(0.25, 0.1), Some(Thresholds::new(0.25, 0.23)));
+        // Both at or beyond the strict values: no looser rule at all.
+        assert_eq!(looser(0.4, 0.23), None);
+        assert_eq!(looser(0.9, 0.0), None);
+    }
+
     fn cand(row: u16, height: u32, digit: u8, confidence: f32, not_a_digit: f32, accepted: bool) -> RowCandidate {
         RowCandidate { row, height, digit, confidence, not_a_digit, accepted }
     }
 
     #[test]
     fn row_rule_admits_unsure_digits_beside_accepted_ones_of_their_height() {
-        let rule = RowRule { min_confidence: 0.3, max_not_a_digit: 0.3 };
+        let rule = RowRule(Thresholds::new(0.3, 0.3));
         let mut heights = Vec::new();
         let mut c = [
             cand(0, 40, 4, 0.95, 0.01, true),
@@ -342,7 +375,7 @@ mod tests {
 
     #[test]
     fn a_row_without_accepted_digits_is_measured_against_the_frame() {
-        let rule = RowRule { min_confidence: 0.3, max_not_a_digit: 0.3 };
+        let rule = RowRule(Thresholds::new(0.3, 0.3));
         let mut heights = Vec::new();
         // A lone unsure 1 under a number: its row has no accepted digit, the frame does.
         let mut c = [cand(0, 50, 4, 0.9, 0.0, true), cand(0, 54, 2, 0.9, 0.0, true), cand(1, 48, 1, 0.6, 0.25, false)];
@@ -364,7 +397,7 @@ mod tests {
 
     #[test]
     fn a_lone_upright_digit_on_an_otherwise_empty_frame_is_accepted() {
-        let rule = LoneRule { min_confidence: 0.25, max_not_a_digit: 0.5 };
+        let rule = LoneRule(Thresholds::new(0.25, 0.5));
         let nad = NOT_A_DIGIT as u8;
         // A thin 1 alone, beside a ruled-line fragment the model calls no digit.
         assert_eq!(rule.pick([lone(nad, 0.97, 0.97, (60, 8)), lone(1, 0.53, 0.4, (23, 56))]), Some(1));

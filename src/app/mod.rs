@@ -18,7 +18,7 @@ use crate::config::{Config, DisplayConfig, DisplayKind};
 use crate::display::{Display, FramebufferDisplay, NullDisplay, PngDisplay, PngOptions};
 use crate::logging;
 use crate::pipeline::Pipeline;
-use crate::policy::AcceptRule;
+use crate::policy::{AcceptRule, LoneRule, RowRule, Thresholds};
 
 use cli::{Cli, Command, GlobalArgs, RunArgs};
 pub use exit::{code, AppError};
@@ -131,22 +131,14 @@ impl Context {
 pub fn load_model(cfg: &Config) -> Result<(Manifest, Box<dyn classify::Classifier>, AcceptRule), AppError> {
     let manifest = Manifest::load(&cfg.manifest_path())?;
     let classifier = classify::load(&cfg.classifier, &manifest)?;
-    let min_confidence = cfg.model.min_confidence.map_or(manifest.reject.min_confidence, |p| p.get());
-    let max_not_a_digit = cfg.model.max_not_a_digit.map_or(manifest.reject.max_not_a_digit, |p| p.get());
-    let strict = (min_confidence, max_not_a_digit);
     let m = &cfg.model;
-    let row = looser(m.row_min_confidence.get(), m.row_max_not_a_digit.get(), strict)
-        .map(|(min_confidence, max_not_a_digit)| crate::policy::RowRule { min_confidence, max_not_a_digit });
-    let lone = looser(m.lone_min_confidence.get(), m.lone_max_not_a_digit.get(), strict)
-        .map(|(min_confidence, max_not_a_digit)| crate::policy::LoneRule { min_confidence, max_not_a_digit });
-    Ok((manifest, classifier, AcceptRule { min_confidence, max_not_a_digit, row, lone }))
-}
-
-/// The thresholds `(min_confidence, max_not_a_digit)` of a looser rule (the row and lone-digit
-/// rules), never harder to pass than the `strict` ones; `None` when they are no looser at all.
-fn looser(min_confidence: f32, max_not_a_digit: f32, strict: (f32, f32)) -> Option<(f32, f32)> {
-    let (min_confidence, max_not_a_digit) = (min_confidence.min(strict.0), max_not_a_digit.max(strict.1));
-    (min_confidence < strict.0 || max_not_a_digit > strict.1).then_some((min_confidence, max_not_a_digit))
+    let strict = Thresholds::new(
+        m.min_confidence.map_or(manifest.reject.min_confidence, |p| p.get()),
+        m.max_not_a_digit.map_or(manifest.reject.max_not_a_digit, |p| p.get()),
+    );
+    let row = m.row_thresholds().looser_than(strict).map(RowRule);
+    let lone = m.lone_thresholds().looser_than(strict).map(LoneRule);
+    Ok((manifest, classifier, AcceptRule { strict, row, lone }))
 }
 
 /// The pipeline for `cfg` (model loaded and checked).
@@ -156,8 +148,8 @@ pub fn build_pipeline(cfg: &Config) -> Result<Pipeline, AppError> {
         "model {} ({} classifier, min confidence {:.2}, max not-a-digit {:.2})",
         manifest.onnx_path().display(),
         classifier.name(),
-        rule.min_confidence,
-        rule.max_not_a_digit
+        rule.strict.min_confidence,
+        rule.strict.max_not_a_digit
     );
     Ok(Pipeline::new(cfg.preprocess.clone(), classifier, rule))
 }
@@ -171,21 +163,4 @@ pub fn open_display(cfg: &DisplayConfig, out_dir: &Path) -> Result<Box<dyn Displ
         DisplayKind::Panel => crate::display::panel::open(&cfg.panel)?,
         DisplayKind::None => Box::new(NullDisplay::new(size)),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::looser;
-
-    #[test]
-    fn a_looser_rule_is_never_stricter_than_the_strict_one() {
-        let strict = (0.4, 0.23);
-        assert_eq!(looser(0.2, 0.6, strict), Some((0.2, 0.6)));
-        // Only one threshold looser: the other stays at the strict value.
-        assert_eq!(looser(0.5, 0.6, strict), Some((0.4, 0.6)));
-        assert_eq!(looser(0.25, 0.1, strict), Some((0.25, 0.23)));
-        // Both at or beyond the strict values: no looser rule at all.
-        assert_eq!(looser(0.4, 0.23, strict), None);
-        assert_eq!(looser(0.9, 0.0, strict), None);
-    }
 }

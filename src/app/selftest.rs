@@ -70,8 +70,8 @@ fn cpu_selftest(cfg: &crate::config::Config) -> Result<ExitCode, AppError> {
         "selftest: manifest ok: {} (schema {}, min_confidence {:.3}, max_not_a_digit {:.3})",
         manifest.path.display(),
         manifest.schema_version,
-        rule.min_confidence,
-        rule.max_not_a_digit
+        rule.strict.min_confidence,
+        rule.strict.max_not_a_digit
     );
     println!(
         "selftest: model ok: {} ({} bytes, sha256 {}…), {} classifier",

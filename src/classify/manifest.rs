@@ -53,6 +53,11 @@ pub struct Reject {
 
 fn no_limit() -> f32 { 1.0 }
 
+impl Reject {
+    /// The reject rule as the accept rule's strict thresholds.
+    pub fn thresholds(&self) -> crate::policy::Thresholds { crate::policy::Thresholds::new(self.min_confidence, self.max_not_a_digit) }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct ModelFile {
     pub file: String,
