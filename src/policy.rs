@@ -32,8 +32,9 @@ impl Thresholds {
     }
 }
 
-/// The accept rule: the manifest's reject thresholds (the strict ones) for every digit, and
-/// the looser rules for digits in context. A digit is shown only if the top class is a digit
+/// The accept rule: the strict thresholds (the manifest's reject rule, or the config's
+/// `[model] min_confidence` / `max_not_a_digit` overrides) for every digit, and the looser
+/// rules for digits in context. A digit is shown only if the top class is a digit
 /// (not "not a digit") and it passes the strict thresholds, unless a looser rule admits it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct AcceptRule {
