@@ -17,7 +17,8 @@ pub struct PreprocessConfig {
     /// Smallest local-mean window side in pixels (for small frames).
     pub min_window_px: u16,
     /// Ink must differ from the local mean by this percentage of the local background level
-    /// (paper brightness for dark ink, board darkness for light ink)...
+    /// (paper brightness for dark ink; board darkness for light ink, but at most twice the
+    /// board's brightness, so chalk in shadow on a dark board is kept: see `binarize`)...
     ///
     /// 13 rather than 15: faint pencil and thin strokes in shadow stay whole. On 2 000 tuning
     /// scenes (seeds 5 000 000 and 7 000 000, not the test seeds) 11, 12 and 13 read 8-12 more
