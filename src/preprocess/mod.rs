@@ -261,14 +261,7 @@ impl Preprocessor {
         self.grouper.select_digits(is_digit, (cfg.max_digits as usize).max(1));
         self.timings.grouping = clock.lap();
 
-        let source = CropSource {
-            img,
-            binarizer: &self.binarizer,
-            polarity: self.polarity,
-            runs: self.labeller.runs(),
-            run_components: self.labeller.run_components(),
-            piece_group: self.grouper.piece_group(),
-        };
+        let source = crop_source(img, &self.binarizer, self.polarity, &self.labeller, &self.grouper);
         for digit in self.grouper.digits() {
             self.candidates.push(DigitCandidate {
                 bbox: digit.blob.bbox(),
@@ -318,14 +311,7 @@ impl Preprocessor {
             return None;
         }
         let digit = Digit { blob: da.blob.union(part), ..da };
-        let source = CropSource {
-            img,
-            binarizer: &self.binarizer,
-            polarity: self.polarity,
-            runs: self.labeller.runs(),
-            run_components: self.labeller.run_components(),
-            piece_group: self.grouper.piece_group(),
-        };
+        let source = crop_source(img, &self.binarizer, self.polarity, &self.labeller, &self.grouper);
         let mut tensor = DigitTensor::default();
         self.crops
             .build_joined(&source, &digit, part_group, self.cfg.dilate_crop, &mut self.normalizer, &mut tensor.0)
@@ -358,6 +344,18 @@ impl Lap {
         let d = now - self.0;
         self.0 = now;
         d
+    }
+}
+
+/// What the crops of the last frame are painted from.
+fn crop_source<'a>(img: GreyImage<'a>, binarizer: &'a Binarizer, polarity: Polarity, labeller: &'a Labeller, grouper: &'a Grouper) -> CropSource<'a> {
+    CropSource {
+        img,
+        binarizer,
+        polarity,
+        runs: labeller.runs(),
+        run_components: labeller.run_components(),
+        piece_group: grouper.piece_group(),
     }
 }
 
