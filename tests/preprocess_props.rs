@@ -125,7 +125,7 @@ proptest! {
         }
     }
 
-    /// Light ink on a dark board reads exactly like the same scene in dark ink on paper.
+    /// Light ink on a dark board gives the same digits as the same scene in dark ink on paper.
     #[test]
     fn inverted_frames_give_the_same_candidates(seed: u64, digits in 1usize..7, small in any::<bool>()) {
         let (w, h) = if small { (320, 240) } else { (640, 480) };
