@@ -59,8 +59,8 @@ def student(widths=STUDENT_WIDTHS) -> DigitNet:
     return DigitNet(widths, dropout=0.1)
 
 
-def teacher() -> DigitNet:
-    return DigitNet(TEACHER_WIDTHS, dropout=0.2)
+def teacher(widths=TEACHER_WIDTHS) -> DigitNet:
+    return DigitNet(widths, dropout=0.2)
 
 
 def count_params(model: nn.Module) -> int:

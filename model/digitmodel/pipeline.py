@@ -49,6 +49,9 @@ PROFILES = {
                   keep_ratios=[0.5], channel_ft_epochs=1, qat_samples=2000,
                   calib_per_class=20, golden_per_class=6, golden_negatives=12),
 }
+# "full" with a teacher 16x the student's MACs trained 60 epochs, and the student distilled from
+# it: too slow for the 2-core budget, for a GPU (`DIGITMODEL_DEVICE=cuda`).
+PROFILES["gpu"] = dict(PROFILES["full"], distill=True, teacher_widths=(64, 96, 128, 192, 224), teacher_epochs=60)
 
 SEED = data.PIPELINE_SEED
 # Students keep a moving average of their weights (time constant ~1 000 steps, ~5 epochs): on
@@ -271,7 +274,7 @@ def main(argv=None) -> int:
     base_name, base = "student_plain", plain
     if P["distill"]:
         with stage("teacher"):
-            teacher, histories["teacher"] = trained("teacher", nets.teacher, TrainConfig(epochs=P["teacher_epochs"], samples_per_epoch=spe, seed=SEED + 10))
+            teacher, histories["teacher"] = trained("teacher", lambda: nets.teacher(P.get("teacher_widths", nets.TEACHER_WIDTHS)), TrainConfig(epochs=P["teacher_epochs"], samples_per_epoch=spe, seed=SEED + 10))
             results["teacher"] = float_metrics(teacher, D)
         with stage("student (distilled)"):
             kd_cfg = TrainConfig(epochs=P["student_epochs"], samples_per_epoch=spe, seed=SEED + 12, kd_alpha=0.7, label_smoothing=0.0,
