@@ -105,8 +105,8 @@ pub struct PreprocessConfig {
     /// Grow each digit's mask by one pixel before cropping so that anti-aliased stroke edges
     /// (below the ink threshold) keep their weight.
     pub dilate_crop: bool,
-    /// Cut digits written on a tilted ruled line free of it, instead of dropping them with
-    /// the line (see `tails`).
+    /// Cut digits written on a tilted ruled line, or on a stretch of line that ends inside the
+    /// frame, free of it, instead of dropping them with the line (see `tails`).
     pub cut_free_of_lines: bool,
 }
 

@@ -39,7 +39,7 @@ use components::Labeller;
 use crop::{CropBuilder, CropSource};
 use filter::{beside_ordinary_digits, check_digit, check_piece, relative_to_strongest, stands_beside, Limits, LineFragments, Rejection};
 use grouping::{Digit, Grouper, MergeRules};
-use tails::{may_be_digits_on_a_line, LineCutter};
+use tails::{may_be_a_digit_on_a_line, may_be_digits_on_a_line, LineCutter};
 
 /// One normalised digit: 28x28 uint8, ink bright on black, row-major. This is exactly the
 /// model's input (the NPU takes it raw; the CPU path divides by 255 inside the classifier).
@@ -195,6 +195,7 @@ impl Preprocessor {
         self.line_cutter.clear();
         for (i, piece) in pieces.iter().enumerate() {
             match check_piece(piece, &limits) {
+                Ok(()) if cfg.cut_free_of_lines && may_be_a_digit_on_a_line(piece, &limits) => self.line_cutter.consider_kept(i as u32),
                 Ok(()) => self.kept.push(i as u32),
                 // Specks are most pieces of any frame: not worth a line each.
                 Err(Rejection::Speck) => {}

@@ -205,6 +205,44 @@ fn digits_on_tilted_lines_that_run_to_the_frame_edge_are_cut_free() {
 }
 
 #[test]
+fn a_digit_on_a_stretch_of_line_that_ends_inside_the_frame_is_cut_free() {
+    // A piece of ruled line that stops short of both frame edges (a torn-off strip, a line
+    // broken by the binariser) joined to a 7 crossing it: the piece check keeps it, and as one
+    // group it is far too wide for a digit.
+    let glyph: Glyph = (7, (430.0, 140.0, 40.0, 60.0), 5.0);
+    let render = |line: bool| {
+        let mut canvas = Canvas::new(640, 480);
+        if line {
+            canvas.stroke((100.0, 200.0), (520.0, 178.0), 2.0, 0.55);
+        }
+        canvas.glyph(glyph.0, glyph.1, glyph.2, 0.1);
+        frame(640, 480, canvas.render(0.9, |_, _| 1.0, 2.0, &mut Lcg(19)))
+    };
+    let mut pre = Preprocessor::default();
+    let clean = pre.process(render(false).view()).to_vec();
+    let ruled = pre.process(render(true).view()).to_vec();
+    assert_eq!(clean.len(), 1);
+    assert_found_in_the_same_places(&ruled, &clean);
+    let corr = correlation(&ruled[0].tensor.0, &clean[0].tensor.0);
+    assert!(corr > 0.6, "correlation {corr:.3}\n{:?}\n{:?}", ruled[0].tensor, clean[0].tensor);
+    let mut uncut = Preprocessor::new(PreprocessConfig { cut_free_of_lines: false, ..Default::default() });
+    assert!(uncut.process(render(true).view()).is_empty(), "without the cut, the 7 goes with the line");
+}
+
+#[test]
+fn a_short_flat_stroke_joined_to_a_mark_is_not_cut_into_a_digit() {
+    // A stray mark wider than a digit whose flat part is thin but under four times as long as
+    // the mark is tall: cut, its upright part alone would read as a 1 on a blank page.
+    let mut canvas = Canvas::new(640, 480);
+    canvas.stroke((170.0, 240.0), (300.0, 238.0), 2.0, 0.3);
+    canvas.stroke((300.0, 238.0), (303.0, 208.0), 5.0, 0.3);
+    let pixels = canvas.render(0.9, |_, _| 1.0, 2.0, &mut Lcg(23));
+    let mut pre = Preprocessor::default();
+    let found = pre.process(frame(640, 480, pixels).view()).to_vec();
+    assert!(found.iter().all(|c| c.bbox.w > 50), "the upright part was cut off alone: {:?}", found.iter().map(|c| c.bbox).collect::<Vec<_>>());
+}
+
+#[test]
 fn faint_digits_count_when_the_whole_page_is_faint_not_when_alone() {
     // Pale digits with peak contrast a little under `min_peak_contrast`, beside a digit of
     // ordinary contrast that is itself not far above it.
