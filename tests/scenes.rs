@@ -59,9 +59,9 @@ const WORKERS: usize = 2;
 /// (99.42 %) and USPS 1 700/1 720 (98.84 %), so these seeds' MNIST digits are missed about
 /// twice as often as the tuning ones. A model 16 times the size, trained on a GPU
 /// (model/README.md, "Tried and not adopted"), reads 311/320 here and about 0.3 % more of the
-/// tuning pages, but only 216 frames/s on one core. This test holds the blank pages to the product bar and
-/// guards the exact-reading level against regressions (it prints the gap); tighten it as the
-/// model improves.
+/// tuning pages, but only 216 frames/s on one core. This test holds the blank pages to the
+/// product bar and guards the exact-reading level against regressions (it prints the gap);
+/// tighten it as the model improves.
 const PRODUCT_BAR_EXACT_READING: f64 = 0.97;
 const MIN_EXACT_READING: f64 = 0.955;
 const PRODUCT_BAR_BLANK_FALSE_ALARMS: f64 = 0.005;

@@ -97,6 +97,11 @@ impl Limits {
     fn too_big(&self, b: &Blob) -> bool {
         b.height() > self.max_digit_height || b.width() > self.max_digit_width
     }
+
+    /// Wider for its height than a digit may be.
+    pub fn too_wide(&self, b: &Blob) -> bool {
+        b.width() as u64 * 100 > self.max_aspect_pct as u64 * b.height() as u64
+    }
 }
 
 /// Whether a single component may be part of a digit.
@@ -119,8 +124,7 @@ pub fn check_piece(b: &Blob, lim: &Limits) -> Result<(), Rejection> {
 
 /// Whether a merged group looks like one digit.
 pub fn check_digit(b: &Blob, lim: &Limits) -> Result<(), Rejection> {
-    let (w, h) = (b.width() as u64, b.height() as u64);
-    if (h as u32) < lim.min_digit_height {
+    if b.height() < lim.min_digit_height {
         return Err(Rejection::TooSmall);
     }
     if lim.too_big(b) {
@@ -129,9 +133,10 @@ pub fn check_digit(b: &Blob, lim: &Limits) -> Result<(), Rejection> {
     if lim.is_line(b) {
         return Err(Rejection::Line);
     }
-    if w * 100 > lim.max_aspect_pct as u64 * h {
+    if lim.too_wide(b) {
         return Err(Rejection::TooWide);
     }
+    let (w, h) = (b.width() as u64, b.height() as u64);
     let fill_pct = b.area as u64 * 100 / (w * h);
     if fill_pct < lim.min_fill_pct as u64 {
         return Err(Rejection::TooSparse);

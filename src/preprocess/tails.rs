@@ -29,9 +29,7 @@ use super::filter::{check_piece, Limits, Rejection};
 /// Whether a piece dropped for `why` may be digits joined by a line.
 pub fn may_be_digits_on_a_line(b: &Blob, why: Rejection, lim: &Limits) -> bool {
     matches!(why, Rejection::TouchesEdge | Rejection::Line | Rejection::TooBig)
-        && b.height() >= lim.min_digit_height
-        && b.height() <= lim.max_digit_height
-        && b.height() < u16::MAX as u32 // the profile counts rows in u16
+        && of_digit_height(b, lim)
         && b.width() > b.height()
 }
 
@@ -39,10 +37,15 @@ pub fn may_be_digits_on_a_line(b: &Blob, why: Rejection, lim: &Limits) -> bool {
 /// possibly a digit joined to a stretch of ruled line that ends inside the frame. It is cut
 /// like a dropped piece, and kept whole when it shows no line.
 pub fn may_be_a_digit_on_a_line(b: &Blob, lim: &Limits) -> bool {
+    of_digit_height(b, lim) && lim.too_wide(b)
+}
+
+/// Whether a piece is as tall as a digit may be (and short enough for the column profile,
+/// which counts rows in u16).
+fn of_digit_height(b: &Blob, lim: &Limits) -> bool {
     b.height() >= lim.min_digit_height
         && b.height() <= lim.max_digit_height
         && b.height() < u16::MAX as u32
-        && b.width() as u64 * 100 > lim.max_aspect_pct as u64 * b.height() as u64
 }
 
 /// One column of a piece: its thickest stretch of ink, and the rows its ink spans.

@@ -6,6 +6,8 @@ use crate::frame::OwnedGrey;
 
 /// A glyph to draw: digit, box (x, y, w, h), stroke width.
 type Glyph = (u8, (f32, f32, f32, f32), f32);
+/// A straight pen line, from one end to the other.
+type Segment = ((f32, f32), (f32, f32));
 
 fn frame(width: usize, height: usize, data: Vec<u8>) -> OwnedGrey {
     OwnedGrey { width, height, data }
@@ -170,22 +172,25 @@ fn digits_written_on_ruled_lines_come_off_them() {
     }
 }
 
+/// `glyphs` drawn over 2 px pen lines from `a` to `b` on evenly lit paper.
+fn glyphs_on_lines(glyphs: &[Glyph], lines: &[Segment], seed: u64) -> OwnedGrey {
+    let mut canvas = Canvas::new(640, 480);
+    for &(a, b) in lines {
+        canvas.stroke(a, b, 2.0, 0.55);
+    }
+    for g in glyphs {
+        canvas.glyph(g.0, g.1, g.2, 0.1);
+    }
+    frame(640, 480, canvas.render(0.9, |_, _| 1.0, 2.0, &mut Lcg(seed)))
+}
+
 #[test]
 fn digits_on_tilted_lines_that_run_to_the_frame_edge_are_cut_free() {
     // Tilted ruled lines do not fall apart into long runs: a digit crossing one is a single
     // component with it, reaching both frame edges.
     let glyphs: Vec<Glyph> = vec![(0, (300.0, 95.0, 45.0, 70.0), 5.0), (5, (100.0, 280.0, 45.0, 70.0), 5.0), (3, (450.0, 250.0, 40.0, 60.0), 5.0)];
-    let render = |lines: bool| {
-        let mut canvas = Canvas::new(640, 480);
-        if lines {
-            canvas.stroke((0.0, 150.0), (640.0, 100.0), 2.0, 0.55);
-            canvas.stroke((0.0, 330.0), (640.0, 290.0), 2.0, 0.55);
-        }
-        for g in &glyphs {
-            canvas.glyph(g.0, g.1, g.2, 0.1);
-        }
-        frame(640, 480, canvas.render(0.9, |_, _| 1.0, 2.0, &mut Lcg(17)))
-    };
+    let lines = [((0.0, 150.0), (640.0, 100.0)), ((0.0, 330.0), (640.0, 290.0))];
+    let render = |ruled: bool| glyphs_on_lines(&glyphs, if ruled { &lines } else { &[] }, 17);
     let mut pre = Preprocessor::default();
     let clean = pre.process(render(false).view()).to_vec();
     let ruled = pre.process(render(true).view()).to_vec();
@@ -209,15 +214,9 @@ fn a_digit_on_a_stretch_of_line_that_ends_inside_the_frame_is_cut_free() {
     // A piece of ruled line that stops short of both frame edges (a torn-off strip, a line
     // broken by the binariser) joined to a 7 crossing it: the piece check keeps it, and as one
     // group it is far too wide for a digit.
-    let glyph: Glyph = (7, (430.0, 140.0, 40.0, 60.0), 5.0);
-    let render = |line: bool| {
-        let mut canvas = Canvas::new(640, 480);
-        if line {
-            canvas.stroke((100.0, 200.0), (520.0, 178.0), 2.0, 0.55);
-        }
-        canvas.glyph(glyph.0, glyph.1, glyph.2, 0.1);
-        frame(640, 480, canvas.render(0.9, |_, _| 1.0, 2.0, &mut Lcg(19)))
-    };
+    let glyphs: [Glyph; 1] = [(7, (430.0, 140.0, 40.0, 60.0), 5.0)];
+    let line = [((100.0, 200.0), (520.0, 178.0))];
+    let render = |ruled: bool| glyphs_on_lines(&glyphs, if ruled { &line } else { &[] }, 19);
     let mut pre = Preprocessor::default();
     let clean = pre.process(render(false).view()).to_vec();
     let ruled = pre.process(render(true).view()).to_vec();
