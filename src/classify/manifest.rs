@@ -35,11 +35,25 @@ pub struct Manifest {
     /// The INT8 model for the RV1106 NPU, if the pipeline built one.
     #[serde(default)]
     pub rknn: Option<ArtifactFile>,
+    /// A larger model that re-reads the digits this one is unsure of, if the pipeline paired
+    /// one with it ([`super::second_opinion`]).
+    #[serde(default)]
+    pub second_opinion: Option<SecondOpinionSpec>,
     /// The folder the manifest is in: artifact paths are relative to it.
     #[serde(skip)]
     pub dir: PathBuf,
     #[serde(skip)]
     pub path: PathBuf,
+}
+
+/// Where the second-opinion model's own manifest is, and when to ask it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecondOpinionSpec {
+    /// Its manifest, relative to this one's folder (e.g. `"large/MANIFEST.json"`).
+    pub manifest: String,
+    /// Digits whose top probability is below this are re-read by it.
+    pub below: f32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -163,7 +177,32 @@ impl Manifest {
         if self.onnx.file.is_empty() || Path::new(&self.onnx.file).is_absolute() {
             return Err(self.invalid(format!("onnx.file {:?} must be a file name next to the manifest", self.onnx.file)));
         }
+        if let Some(second) = &self.second_opinion {
+            if !(second.below > 0.0 && second.below <= 1.0) {
+                return Err(self.invalid(format!("second_opinion.below is {}, not a probability above 0", second.below)));
+            }
+            if second.manifest.is_empty() || Path::new(&second.manifest).is_absolute() {
+                return Err(self.invalid(format!(
+                    "second_opinion.manifest {:?} must be a path relative to the manifest's folder",
+                    second.manifest
+                )));
+            }
+        }
         Ok(())
+    }
+
+    /// The second-opinion model's manifest, if this one names one. It must not name another:
+    /// opinions do not chain.
+    pub fn second_opinion_manifest(&self) -> Result<Option<Manifest>, ManifestError> {
+        let Some(spec) = &self.second_opinion else { return Ok(None) };
+        let second = Manifest::load(&self.dir.join(&spec.manifest))?;
+        if second.second_opinion.is_some() {
+            return Err(self.invalid(format!(
+                "its second-opinion model {} names a second opinion of its own; only one is allowed",
+                second.path.display()
+            )));
+        }
+        Ok(Some(second))
     }
 
     /// Where the ONNX model is.
@@ -275,5 +314,49 @@ mod tests {
         let p = write(dir.path(), "{ not json");
         assert!(matches!(Manifest::load(&p), Err(ManifestError::Invalid { .. })));
         assert!(matches!(Manifest::load(&dir.path().join("missing.json")), Err(ManifestError::Io { .. })));
+    }
+    /// `manifest_json` with a `second_opinion` section.
+    fn with_second_opinion(json: &str, section: &str) -> String {
+        json.replacen("\"metrics\"", &format!("\"second_opinion\": {section},\n  \"metrics\""), 1)
+    }
+
+    #[test]
+    fn a_second_opinion_is_read_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let sha = "0".repeat(64);
+        let plain = manifest_json(r#"["N",1,28,28]"#, &sha, 1);
+        std::fs::create_dir(dir.path().join("large")).unwrap();
+        std::fs::write(dir.path().join("large/MANIFEST.json"), &plain).unwrap();
+
+        let p = write(dir.path(), &plain);
+        assert!(Manifest::load(&p).unwrap().second_opinion_manifest().unwrap().is_none());
+
+        let p = write(dir.path(), &with_second_opinion(&plain, r#"{"manifest": "large/MANIFEST.json", "below": 0.9}"#));
+        let m = Manifest::load(&p).unwrap();
+        assert_eq!(m.second_opinion.as_ref().map(|s| s.below), Some(0.9));
+        let second = m.second_opinion_manifest().unwrap().expect("second manifest");
+        assert_eq!(second.dir, dir.path().join("large"));
+
+        for (section, says) in [
+            (r#"{"manifest": "large/MANIFEST.json", "below": 1.5}"#, "second_opinion.below"),
+            (r#"{"manifest": "large/MANIFEST.json", "below": 0}"#, "second_opinion.below"),
+            (r#"{"manifest": "/etc/MANIFEST.json", "below": 0.9}"#, "relative"),
+            (r#"{"manifest": "large/MANIFEST.json", "below": 0.9, "after": 1}"#, "unknown field"),
+            (r#"{"below": 0.9}"#, "missing field"),
+        ] {
+            let p = write(dir.path(), &with_second_opinion(&plain, section));
+            let err = Manifest::load(&p).unwrap_err().to_string();
+            assert!(err.contains(says), "{section}: {err}");
+        }
+
+        // A missing second manifest is reported with its path; a chained one is refused.
+        let p = write(dir.path(), &with_second_opinion(&plain, r#"{"manifest": "gone/MANIFEST.json", "below": 0.9}"#));
+        let err = Manifest::load(&p).unwrap().second_opinion_manifest().unwrap_err().to_string();
+        assert!(err.contains("gone/MANIFEST.json"), "{err}");
+        let chained = with_second_opinion(&plain, r#"{"manifest": "MANIFEST.json", "below": 0.9}"#);
+        std::fs::write(dir.path().join("large/MANIFEST.json"), &chained).unwrap();
+        let p = write(dir.path(), &with_second_opinion(&plain, r#"{"manifest": "large/MANIFEST.json", "below": 0.9}"#));
+        let err = Manifest::load(&p).unwrap().second_opinion_manifest().unwrap_err().to_string();
+        assert!(err.contains("only one is allowed"), "{err}");
     }
 }
