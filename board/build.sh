@@ -10,7 +10,7 @@
 #   --cpu               also build the CPU classifier (tract): bigger binary, no NPU needed
 #
 # Output: DIR/digitd-<target>.tar.gz (default DIR: target/board) holding
-#   bin/digitd, share/digitd/{MANIFEST.json,digits.rknn,golden.json[,digits.onnx]},
+#   bin/digitd, share/digitd/{MANIFEST.json,digits.rknn,golden.json[,digits.onnx][,large/]},
 #   etc/digitd.toml, init.d/S99digitd — the layout board/deploy.sh installs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -65,6 +65,11 @@ cp "$bin" "$stage/bin/digitd"
 cp model/artifacts/MANIFEST.json model/artifacts/digits.rknn model/artifacts/golden.json "$stage/share/digitd/"
 # The manifest lists the ONNX model too; ship it so the CPU fallback works when built in.
 cp model/artifacts/digits.onnx "$stage/share/digitd/"
+# A larger model the manifest pairs with the shipped one for unsure digits (second_opinion).
+if [ -d model/artifacts/large ]; then
+    mkdir -p "$stage/share/digitd/large"
+    cp model/artifacts/large/MANIFEST.json model/artifacts/large/digits.rknn model/artifacts/large/digits.onnx "$stage/share/digitd/large/"
+fi
 # Replayed by the board config until the V4L2 camera source exists.
 cp assets/sample/clip.y4m.gz "$stage/share/digitd/clip.y4m.gz"
 cp board/digitd-board.toml "$stage/etc/digitd.toml"

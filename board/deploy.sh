@@ -51,7 +51,7 @@ mkdir -p /oem/usr/bin /oem/usr/share/digitd /oem/usr/etc /etc/init.d /userdata/d
 tar -xzf pkg.tar.gz
 [ -x /etc/init.d/S99digitd ] && /etc/init.d/S99digitd stop || true
 cp bin/digitd /oem/usr/bin/digitd && chmod 755 /oem/usr/bin/digitd
-cp share/digitd/* /oem/usr/share/digitd/
+cp -r share/digitd/* /oem/usr/share/digitd/
 if [ "$keep_config" = 1 ] && [ -f /oem/usr/etc/digitd.toml ]; then
     echo "keeping the board's /oem/usr/etc/digitd.toml"
 else

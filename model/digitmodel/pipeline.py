@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from . import camera, captures, crops, data, export, negatives, nets, prune, qat, report
+from . import camera, captures, crops, data, export, negatives, nets, pairing, prune, qat, report
 from .normalize import renormalize
 from .train import TrainConfig, TrainSet, accuracy, predict_logits, train
 
@@ -51,7 +51,10 @@ PROFILES = {
 }
 # "full" with a teacher 16x the student's MACs trained 60 epochs, and the student distilled from
 # it: too slow for the 2-core budget, for a GPU (`DIGITMODEL_DEVICE=cuda`).
-PROFILES["gpu"] = dict(PROFILES["full"], distill=True, teacher_widths=(64, 96, 128, 192, 224), teacher_epochs=60)
+# `pair`: the teacher is also shipped, as a second opinion on the digits the student is unsure of
+# (`pairing.py`); it needs `distill` (the teacher).
+PROFILES["gpu"] = dict(PROFILES["full"], distill=True, pair=True, teacher_widths=(64, 96, 128, 192, 224), teacher_epochs=60)
+PROFILES["quick"]["pair"] = True
 
 SEED = data.PIPELINE_SEED
 # Students keep a moving average of their weights (time constant ~1 000 steps, ~5 epochs): on
@@ -221,6 +224,8 @@ def main(argv=None) -> int:
     ap.add_argument("--stop-after", choices=["float"], help="stop after the float stages (no rknn needed)")
     args = ap.parse_args(argv)
     P = PROFILES[args.profile]
+    if P.get("pair") and not P["distill"]:
+        ap.error(f"profile {args.profile}: 'pair' needs 'distill' (the teacher it pairs)")
     torch.set_num_threads(args.threads)
     seed_everything(SEED)
     timings = {}
@@ -415,6 +420,12 @@ def main(argv=None) -> int:
         }
         (args.out / "golden.json").write_text(json.dumps(golden, separators=(",", ":")) + "\n")
 
+    pair = None
+    shutil.rmtree(args.out / pairing.LARGE_DIR, ignore_errors=True)  # no stale pair from an earlier run
+    if P.get("pair"):
+        with stage("second opinion (teacher for unsure digits)"):
+            pair = second_opinion(teacher, results["teacher"], sim, eval_sets, dataset_txt, D, args.out)
+
     timings["total"] = round(time.time() - t_all, 1)
     summary = {
         "results": results, "pruning": prune_rows, "quantization": quant_rows, "chosen": best["variant"],
@@ -428,8 +439,43 @@ def main(argv=None) -> int:
     }
     report.write_all(args.out, summary, histories, chosen, D, qparams, threshold, P, CLASSES,
                      export.rknn_config(chosen["algo"]), dataset_txt)
-    tqdm.write(json.dumps({k: summary[k] for k in ("chosen", "threshold", "neg_accept_int8", "mnist_accept_int8", "timings_s")}, indent=1))
+    if pair:
+        manifest = json.loads((args.out / "MANIFEST.json").read_text())
+        pairing.write_json(args.out / "MANIFEST.json", pairing.pair_manifest(manifest, pair["below"], pair["rule"], pair["metrics"], pair["files"]))
+        summary["second_opinion"] = pair["metrics"]
+    tqdm.write(json.dumps({k: summary[k] for k in ("chosen", "threshold", "neg_accept_int8", "mnist_accept_int8", "timings_s", "second_opinion")
+                           if k in summary}, indent=1))
     return 0
+
+
+def second_opinion(teacher, teacher_metrics: dict, student_sim: dict, eval_sets: dict, dataset_txt: Path, D: dict, out: Path) -> dict:
+    """Exports the teacher as `large/` (ONNX and INT8 RKNN, its own manifest) and picks where the
+    student hands over (`below`) and the pair's reject rule, on validation only, from both
+    models' INT8 simulator outputs (as the student's own rule is). Test sets are reported."""
+    large = out / pairing.LARGE_DIR
+    large.mkdir(parents=True, exist_ok=True)
+    onnx_path, rknn_path = large / "digits.onnx", large / "digits.rknn"
+    export.export_onnx(teacher, onnx_path)
+    t_sim = export.build_and_evaluate_rknn(onnx_path, rknn_path, dataset_txt, "normal", eval_sets, "teacher/normal")
+    below, rows = pairing.choose_below(student_sim["val"], t_sim["val"], D["val_y"])
+    pair_rule = choose_reject_rule(pairing.pair_logits(student_sim["val"], t_sim["val"], below), D["val_y"])
+    teacher_rule = choose_reject_rule(t_sim["val"], D["val_y"])
+    arch = {"widths": list(teacher.widths), "params": teacher_metrics["params"], "macs_per_digit": teacher_metrics["macs"],
+            "variant": "teacher_float_normal"}
+    pairing.write_json(large / "MANIFEST.json", pairing.model_manifest(onnx_path, rknn_path, teacher_rule, CLASSES, arch, export.sha256_file))
+
+    def acc(logits, key):
+        return float((logits.argmax(1) == D[f"{key}_y"]).mean())
+    metrics = {
+        "below": below, "by_below_val": {str(b): r for b, r in rows.items()},
+        "reject_teacher_alone": teacher_rule,
+        "int8_simulator": {k: {"student": acc(student_sim[k], k), "teacher": acc(t_sim[k], k),
+                               "pair": acc(pairing.pair_logits(student_sim[k], t_sim[k], below), k)} for k in ("mnist_test", "usps_test")},
+        "negatives_accepted_int8": accept_rate(pairing.pair_logits(student_sim["neg_test"], t_sim["neg_test"], below), pair_rule),
+    }
+    files = [{"name": f"{pairing.LARGE_DIR}/{p.name}", "sha256": export.sha256_file(p), "bytes": p.stat().st_size}
+             for p in (onnx_path, rknn_path, large / "MANIFEST.json")]
+    return {"below": below, "rule": pair_rule, "metrics": metrics, "files": files}
 
 
 if __name__ == "__main__":
