@@ -1,6 +1,7 @@
 //! Classifiers: a batch of normalised digits in, class scores out.
 //!
-//! Back ends: `cpu` (tract on the ONNX model, feature `cpu`), the NPU (rknn-sys, later).
+//! Back ends: `cpu` (tract on the ONNX model, feature `cpu`) and `npu` (the RKNN runtime
+//! through rknn-sys, feature `npu`).
 //! All of them share the model manifest (`model/artifacts/MANIFEST.json`) for the class list
 //! and the reject threshold. A manifest may pair its model with a larger one that re-reads the
 //! digits it is unsure of (`second_opinion`), on the same back end.
