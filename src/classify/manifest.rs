@@ -191,9 +191,9 @@ impl Manifest {
         Ok(())
     }
 
-    /// The second-opinion model's manifest, if this one names one. It must not name another:
-    /// opinions do not chain.
-    pub fn second_opinion_manifest(&self) -> Result<Option<Manifest>, ManifestError> {
+    /// The second-opinion model's manifest and the probability under which digits go to it, if
+    /// this manifest names one. It must not name another: opinions do not chain.
+    pub fn second_opinion_manifest(&self) -> Result<Option<(Manifest, f32)>, ManifestError> {
         let Some(spec) = &self.second_opinion else { return Ok(None) };
         let second = Manifest::load(&self.dir.join(&spec.manifest))?;
         if second.second_opinion.is_some() {
@@ -202,7 +202,7 @@ impl Manifest {
                 second.path.display()
             )));
         }
-        Ok(Some(second))
+        Ok(Some((second, spec.below)))
     }
 
     /// Where the ONNX model is.
@@ -334,8 +334,9 @@ mod tests {
         let p = write(dir.path(), &with_second_opinion(&plain, r#"{"manifest": "large/MANIFEST.json", "below": 0.9}"#));
         let m = Manifest::load(&p).unwrap();
         assert_eq!(m.second_opinion.as_ref().map(|s| s.below), Some(0.9));
-        let second = m.second_opinion_manifest().unwrap().expect("second manifest");
+        let (second, below) = m.second_opinion_manifest().unwrap().expect("second manifest");
         assert_eq!(second.dir, dir.path().join("large"));
+        assert_eq!(below, 0.9);
 
         for (section, says) in [
             (r#"{"manifest": "large/MANIFEST.json", "below": 1.5}"#, "second_opinion.below"),

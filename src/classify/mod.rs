@@ -95,9 +95,8 @@ pub enum ClassifyError {
 /// model is loaded on the same back end as its first.
 pub fn load(cfg: &crate::config::ClassifierConfig, manifest: &Manifest) -> Result<Box<dyn Classifier>, ClassifyError> {
     let (first, on_npu) = load_one(cfg, manifest)?;
-    let Some(second_manifest) = manifest.second_opinion_manifest()? else { return Ok(first) };
+    let Some((second_manifest, below)) = manifest.second_opinion_manifest()? else { return Ok(first) };
     let second = if on_npu { load_npu(cfg, &second_manifest)? } else { load_cpu(&second_manifest)? };
-    let below = manifest.second_opinion.as_ref().map_or(1.0, |s| s.below);
     Ok(Box::new(second_opinion::SecondOpinion::new(first, second, below)))
 }
 
