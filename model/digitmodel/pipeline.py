@@ -1,8 +1,11 @@
 """The whole model pipeline, end to end: `python -m digitmodel.pipeline` (see model/README.md).
 
-data -> student (teacher + distilled student only with the profile's `distill`) -> pruning
+data -> student (teacher with the profile's `distill` or `pair`, distilled student only with
+`distill`) -> pruning
 (sweep + channels) -> QAT ->
-ONNX + RKNN (PTQ and QAT, simulator) -> reject threshold -> golden vectors -> MANIFEST + REPORT.
+ONNX + RKNN (PTQ and QAT, simulator) -> reject threshold -> golden vectors -> second opinion
+(profiles with `pair`) -> MANIFEST + REPORT. `--pair-shipped` runs only data, teacher and the
+second opinion, for the model already in `--out`.
 """
 from __future__ import annotations
 
@@ -52,8 +55,12 @@ PROFILES = {
 # "full" with a teacher 16x the student's MACs trained 60 epochs, and the student distilled from
 # it: too slow for the 2-core budget, for a GPU (`DIGITMODEL_DEVICE=cuda`).
 # `pair`: the teacher is also shipped, as a second opinion on the digits the student is unsure of
-# (`pairing.py`); it needs `distill` (the teacher).
+# (`pairing.py`).
 PROFILES["gpu"] = dict(PROFILES["full"], distill=True, pair=True, teacher_widths=(64, 96, 128, 192, 224), teacher_epochs=60)
+# "full" plus the same 16x teacher as a second opinion, trained 20 epochs so that it fits 2 CPU
+# cores (under 2 min an epoch there, 61 min for the whole run); no distilled student. The shipped
+# pair came from `--pair-shipped` with it (artifacts/PROVENANCE.md).
+PROFILES["full-pair"] = dict(PROFILES["full"], pair=True, teacher_widths=(64, 96, 128, 192, 224), teacher_epochs=20)
 PROFILES["quick"]["pair"] = True
 
 SEED = data.PIPELINE_SEED
@@ -222,10 +229,12 @@ def main(argv=None) -> int:
     ap.add_argument("--fresh", action="store_true", help="ignore cached stage results")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--stop-after", choices=["float"], help="stop after the float stages (no rknn needed)")
+    ap.add_argument("--pair-shipped", action="store_true",
+                    help="keep the model already in --out and only add the profile's teacher as its second opinion")
     args = ap.parse_args(argv)
     P = PROFILES[args.profile]
-    if P.get("pair") and not P["distill"]:
-        ap.error(f"profile {args.profile}: 'pair' needs 'distill' (the teacher it pairs)")
+    if args.pair_shipped and not P.get("pair"):
+        ap.error(f"--pair-shipped: profile {args.profile} has no teacher to pair (use full-pair)")
     torch.set_num_threads(args.threads)
     seed_everything(SEED)
     timings = {}
@@ -268,7 +277,20 @@ def main(argv=None) -> int:
             return m, cfg.history
         return cache.model(name, key, make, fn)
 
+    def teacher_stage():
+        with stage("teacher"):
+            teacher, histories["teacher"] = trained("teacher", lambda: nets.teacher(P.get("teacher_widths", nets.TEACHER_WIDTHS)), TrainConfig(epochs=P["teacher_epochs"], samples_per_epoch=spe, seed=SEED + 10))
+            results["teacher"] = float_metrics(teacher, D)
+        return teacher
+
     results, histories = {}, {}
+    if args.pair_shipped:
+        teacher = teacher_stage()
+        with stage("second opinion for the model in --out"):
+            pair_with_shipped(teacher, results["teacher"], D, P, args.out, build)
+        tqdm.write(json.dumps({"teacher": results["teacher"], "timings_s": timings}, indent=1))
+        return 0
+
     def stage_of(hit: str) -> str:
         named = {"data": "data", "teacher": "teacher", "student_plain": "student (plain)",
                  "student_kd": "student (distilled)", "qat": "quantization-aware training"}
@@ -277,10 +299,9 @@ def main(argv=None) -> int:
         plain, histories["student_plain"] = trained("student_plain", nets.student, TrainConfig(epochs=P["student_epochs"], samples_per_epoch=spe, seed=SEED + 11, ema_decay=STUDENT_EMA))
         results["student_plain"] = float_metrics(plain, D)
     base_name, base = "student_plain", plain
+    if P["distill"] or P.get("pair"):
+        teacher = teacher_stage()
     if P["distill"]:
-        with stage("teacher"):
-            teacher, histories["teacher"] = trained("teacher", lambda: nets.teacher(P.get("teacher_widths", nets.TEACHER_WIDTHS)), TrainConfig(epochs=P["teacher_epochs"], samples_per_epoch=spe, seed=SEED + 10))
-            results["teacher"] = float_metrics(teacher, D)
         with stage("student (distilled)"):
             kd_cfg = TrainConfig(epochs=P["student_epochs"], samples_per_epoch=spe, seed=SEED + 12, kd_alpha=0.7, label_smoothing=0.0,
                                  ema_decay=STUDENT_EMA)
@@ -390,41 +411,13 @@ def main(argv=None) -> int:
         mnist_accept = accept_rate(sim["mnist_test"], threshold)
         mnist_correct_accept = correct_accepted(sim["mnist_test"], D["mnist_test_y"], threshold)
         usps_accept = accept_rate(sim["usps_test"], threshold)
-        # Golden vectors: per digit class from MNIST test and USPS test, plus negatives.
-        rng = np.random.default_rng(SEED + 50)
-        g_x, g_y, g_src, g_sim, g_fl = [], [], [], [], []
-        for c in range(10):
-            for src, k in (("mnist_test", P["golden_per_class"] // 2), ("usps_test", P["golden_per_class"] - P["golden_per_class"] // 2)):
-                idx = rng.choice(np.nonzero(D[f"{src}_y"] == c)[0], k, replace=False)
-                for i in sorted(idx):
-                    g_x.append(D[f"{src}_x"][i]); g_y.append(c); g_src.append(f"{src}[{i}]")
-                    g_sim.append(sim[src][i]); g_fl.append(fl[src][i])
-        for i in sorted(rng.choice(len(D["neg_test_x"]), P["golden_negatives"], replace=False)):
-            g_x.append(D["neg_test_x"][i]); g_y.append(NOT_A_DIGIT); g_src.append(f"negatives[{i}]:{negatives.kind_of(i)}")
-            g_sim.append(sim["neg_test"][i]); g_fl.append(fl["neg_test"][i])
-        g_sim = np.stack(g_sim)
-        g_raw = export.quantize_output(g_sim, qparams["logits"])
-        golden = {
-            "format": "digitd golden vectors v1",
-            "description": "Normalised 28x28 uint8 inputs (row-major, ink bright) with the rknn-toolkit2 simulator's raw int8 outputs of digits.rknn, their dequantized logits (raw - zero_point) * scale, softmax scores, and the float ONNX logits.",
-            "output_quant": qparams["logits"],
-            "tolerance": {"int8_lsb": 1, "onnx_vs_int8_logit_abs": 0.5},
-            "classes": CLASSES,
-            "vectors": [
-                {"source": s, "label": int(y), "input": x.astype(int).ravel().tolist(),
-                 "rknn_int8": r.astype(int).tolist(), "rknn_logits": [round(float(v), 6) for v in q],
-                 "rknn_scores": [round(float(v), 6) for v in torch.softmax(torch.from_numpy(q), 0).numpy()],
-                 "onnx_logits": [round(float(v), 6) for v in f]}
-                for s, y, x, r, q, f in zip(g_src, g_y, g_x, g_raw, g_sim, g_fl)
-            ],
-        }
-        (args.out / "golden.json").write_text(json.dumps(golden, separators=(",", ":")) + "\n")
+        write_golden(args.out / "golden.json", golden_vectors(D, P, sim, fl, qparams))
 
     pair = None
     shutil.rmtree(args.out / pairing.LARGE_DIR, ignore_errors=True)  # no stale pair from an earlier run
     if P.get("pair"):
         with stage("second opinion (teacher for unsure digits)"):
-            pair = second_opinion(teacher, results["teacher"], sim, eval_sets, dataset_txt, D, args.out)
+            pair = second_opinion(teacher, results["teacher"], sim, eval_sets, dataset_txt, D, P, args.out, build)
 
     timings["total"] = round(time.time() - t_all, 1)
     summary = {
@@ -448,10 +441,73 @@ def main(argv=None) -> int:
     return 0
 
 
-def second_opinion(teacher, teacher_metrics: dict, student_sim: dict, eval_sets: dict, dataset_txt: Path, D: dict, out: Path) -> dict:
-    """Exports the teacher as `large/` (ONNX and INT8 RKNN, its own manifest) and picks where the
-    student hands over (`below`) and the pair's reject rule, on validation only, from both
-    models' INT8 simulator outputs (as the student's own rule is). Test sets are reported."""
+def golden_vectors(D: dict, P: dict, sim: dict, fl: dict, qparams: dict) -> dict:
+    """Golden vectors for `digitd selftest`: per digit class inputs from MNIST test and USPS test,
+    plus negatives, with one model's simulator (`sim`) and float ONNX (`fl`) outputs. The inputs
+    depend only on the data and profile, so a second opinion's golden file holds the same ones."""
+    rng = np.random.default_rng(SEED + 50)
+    g_x, g_y, g_src, g_sim, g_fl = [], [], [], [], []
+    for c in range(10):
+        for src, k in (("mnist_test", P["golden_per_class"] // 2), ("usps_test", P["golden_per_class"] - P["golden_per_class"] // 2)):
+            idx = rng.choice(np.nonzero(D[f"{src}_y"] == c)[0], k, replace=False)
+            for i in sorted(idx):
+                g_x.append(D[f"{src}_x"][i]); g_y.append(c); g_src.append(f"{src}[{i}]")
+                g_sim.append(sim[src][i]); g_fl.append(fl[src][i])
+    for i in sorted(rng.choice(len(D["neg_test_x"]), P["golden_negatives"], replace=False)):
+        g_x.append(D["neg_test_x"][i]); g_y.append(NOT_A_DIGIT); g_src.append(f"negatives[{i}]:{negatives.kind_of(i)}")
+        g_sim.append(sim["neg_test"][i]); g_fl.append(fl["neg_test"][i])
+    g_sim = np.stack(g_sim)
+    g_raw = export.quantize_output(g_sim, qparams["logits"])
+    return {
+        "format": "digitd golden vectors v1",
+        "description": "Normalised 28x28 uint8 inputs (row-major, ink bright) with the rknn-toolkit2 simulator's raw int8 outputs of digits.rknn, their dequantized logits (raw - zero_point) * scale, softmax scores, and the float ONNX logits.",
+        "output_quant": qparams["logits"],
+        "tolerance": {"int8_lsb": 1, "onnx_vs_int8_logit_abs": 0.5},
+        "classes": CLASSES,
+        "vectors": [
+            {"source": s, "label": int(y), "input": x.astype(int).ravel().tolist(),
+             "rknn_int8": r.astype(int).tolist(), "rknn_logits": [round(float(v), 6) for v in q],
+             "rknn_scores": [round(float(v), 6) for v in torch.softmax(torch.from_numpy(q), 0).numpy()],
+             "onnx_logits": [round(float(v), 6) for v in f]}
+            for s, y, x, r, q, f in zip(g_src, g_y, g_x, g_raw, g_sim, g_fl)
+        ],
+    }
+
+
+def write_golden(path: Path, golden: dict) -> None:
+    path.write_text(json.dumps(golden, separators=(",", ":")) + "\n")
+
+
+def pair_with_shipped(teacher, teacher_metrics: dict, D: dict, P: dict, out: Path, build: Path) -> None:
+    """Adds `teacher` as the second opinion of the model already in `out` (its ONNX, calibration
+    list and golden vectors as an earlier run wrote them), without retraining that model: a
+    student whose own numbers meet the model bars stays, and only the pair is new. Its INT8
+    simulator outputs come from rebuilding its RKNN from the same ONNX, calibration and config,
+    checked against the simulator outputs in its golden vectors before anything is written."""
+    manifest = json.loads((out / "MANIFEST.json").read_text())
+    if "second_opinion" in manifest:
+        raise SystemExit(f"{out / 'MANIFEST.json'} already names a second opinion; rerun the student's profile first")
+    eval_sets = {"val": D["val_x"], "mnist_test": D["mnist_test_x"], "usps_test": D["usps_test_x"], "neg_test": D["neg_test_x"]}
+    dataset_txt = out / "dataset.txt"
+    algo = manifest["rknn"]["config"]["quantized_algorithm"]
+    student_sim = export.build_and_evaluate_rknn(out / manifest["onnx"]["file"], build / "student.rknn", dataset_txt, algo, eval_sets, "student (shipped)")
+    golden = json.loads((out / "golden.json").read_text())
+    for v in golden["vectors"]:
+        name, index = v["source"].split("[")[0], int(v["source"].split("[")[1].split("]")[0])
+        key = "neg_test" if name == "negatives" else name
+        if not np.allclose(student_sim[key][index], v["rknn_logits"], atol=1e-4):
+            raise SystemExit(f"the rebuilt student does not reproduce golden vector {v['source']}: the data or toolkit changed since it was built")
+    pair = second_opinion(teacher, teacher_metrics, student_sim, eval_sets, dataset_txt, D, P, out, build)
+    pairing.write_json(out / "MANIFEST.json", pairing.pair_manifest(manifest, pair["below"], pair["rule"], pair["metrics"], pair["files"]))
+    tqdm.write(json.dumps(pair["metrics"], indent=1))
+
+
+def second_opinion(teacher, teacher_metrics: dict, student_sim: dict, eval_sets: dict, dataset_txt: Path, D: dict, P: dict,
+                   out: Path, build: Path) -> dict:
+    """Exports the teacher as `large/` (ONNX and INT8 RKNN, its own manifest and golden vectors)
+    and picks where the student hands over (`below`) and the pair's reject rule, on validation
+    only, from both models' INT8 simulator outputs (as the student's own rule is). Test sets are
+    reported."""
     large = out / pairing.LARGE_DIR
     large.mkdir(parents=True, exist_ok=True)
     onnx_path, rknn_path = large / "digits.onnx", large / "digits.rknn"
@@ -463,6 +519,10 @@ def second_opinion(teacher, teacher_metrics: dict, student_sim: dict, eval_sets:
     arch = {"widths": list(teacher.widths), "params": teacher_metrics["params"], "macs_per_digit": teacher_metrics["macs"],
             "variant": "teacher_float_normal"}
     pairing.write_json(large / "MANIFEST.json", pairing.model_manifest(onnx_path, rknn_path, teacher_rule, CLASSES, arch, export.sha256_file))
+    # Its own golden vectors (same inputs as the student's), so `digitd selftest` checks it too.
+    t_float = {k: export.onnx_logits(onnx_path, eval_sets[k]) for k in ("mnist_test", "usps_test", "neg_test")}
+    t_qparams = export.output_quant_params(onnx_path, dataset_txt, export.rknn_config("normal"), build / "quant_teacher")
+    write_golden(large / "golden.json", golden_vectors(D, P, t_sim, t_float, t_qparams))
 
     def acc(logits, key):
         return float((logits.argmax(1) == D[f"{key}_y"]).mean())
@@ -474,7 +534,7 @@ def second_opinion(teacher, teacher_metrics: dict, student_sim: dict, eval_sets:
         "negatives_accepted_int8": accept_rate(pairing.pair_logits(student_sim["neg_test"], t_sim["neg_test"], below), pair_rule),
     }
     files = [{"name": f"{pairing.LARGE_DIR}/{p.name}", "sha256": export.sha256_file(p), "bytes": p.stat().st_size}
-             for p in (onnx_path, rknn_path, large / "MANIFEST.json")]
+             for p in (onnx_path, rknn_path, large / "MANIFEST.json", large / "golden.json")]
     return {"below": below, "rule": pair_rule, "metrics": metrics, "files": files}
 
 

@@ -179,7 +179,13 @@ def write_all(out: Path, S: dict, histories: dict, chosen: dict, D: dict, qparam
         lines.append(f"| {label} | {r['params']:,} | {r['macs']:,} | {pct(r['val'])} | {pct(r['mnist_test'])} | {pct(r['usps_test'])} |")
     base_label = {"student_kd": "the distilled student", "student_plain": "the student trained on hard labels"}[R["base"]]
     lines += ["", f"Base for pruning, QAT and shipping: {base_label}."]
-    if "teacher" in R:
+    if "teacher" in R and "student_kd" not in R:
+        lines += [
+            "The teacher is trained only to be the student's second opinion (`large/`, see the manifest's",
+            "`second_opinion`): no distilled student in this profile; in the last full runs the distilled",
+            "student validated below the plain one.",
+        ]
+    elif "teacher" in R:
         lines += [
             "The better student on validation is the base. Distillation helps only when the teacher knows",
             f"more than the student learns alone; here the teacher costs {R['teacher']['macs'] / R['student_plain']['macs']:.1f}x the student's MACs and",
