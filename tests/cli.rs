@@ -395,13 +395,7 @@ fn real_artifacts_selftest_and_damage() {
     assert_eq!(code, 0, "{err}\n{}", stdout(&o));
 
     let copy = dir.path().join("artifacts");
-    std::fs::create_dir(&copy).unwrap();
-    for entry in std::fs::read_dir(real.parent().unwrap()).unwrap() {
-        let p = entry.unwrap().path();
-        if p.is_file() {
-            std::fs::copy(&p, copy.join(p.file_name().unwrap())).unwrap();
-        }
-    }
+    copy_tree(real.parent().unwrap(), &copy);
     let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(copy.join("MANIFEST.json")).unwrap()).unwrap();
     let onnx = copy.join(manifest["onnx"]["file"].as_str().unwrap());
     let mut bytes = std::fs::read(&onnx).unwrap();
@@ -413,6 +407,67 @@ fn real_artifacts_selftest_and_damage() {
     let (code, err) = code_and_error(&o);
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("SHA-256"), "{err}");
+}
+
+/// `from`'s files and folders (the artifacts and a second opinion's `large/`), copied to `to`.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let p = entry.unwrap().path();
+        let dest = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            copy_tree(&p, &dest);
+        } else {
+            std::fs::copy(&p, dest).unwrap();
+        }
+    }
+}
+
+/// The trained student paired with a copy of itself as its second opinion (`large/`, with its
+/// own golden vectors): selftest checks both models, each against its own golden file.
+#[test]
+fn selftest_checks_a_second_opinion_against_its_own_golden_vectors() {
+    let real = Path::new(REAL_MANIFEST);
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("artifacts");
+    let large = copy.join("large");
+    std::fs::create_dir_all(&large).unwrap();
+    let mut manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(real).unwrap()).unwrap();
+    manifest.as_object_mut().unwrap().remove("second_opinion");
+    for file in [manifest["onnx"]["file"].as_str().unwrap(), manifest["rknn"]["file"].as_str().unwrap(), "golden.json"] {
+        for to in [&copy, &large] {
+            std::fs::copy(real.parent().unwrap().join(file), to.join(file)).unwrap();
+        }
+    }
+    std::fs::write(large.join("MANIFEST.json"), manifest.to_string()).unwrap();
+    manifest["second_opinion"] = serde_json::json!({"manifest": "large/MANIFEST.json", "below": 0.9});
+    std::fs::write(copy.join("MANIFEST.json"), manifest.to_string()).unwrap();
+    let manifest_path = copy.join("MANIFEST.json");
+    let args = ["--model", manifest_path.to_str().unwrap(), "selftest"];
+
+    let o = digitd(&args, dir.path());
+    let (code, err) = code_and_error(&o);
+    assert_eq!(code, 0, "{err}\n{}", stdout(&o));
+    let out = stdout(&o);
+    for needle in ["selftest: model golden vectors ok", "selftest: second opinion: ", "selftest: second opinion golden vectors ok"] {
+        assert!(out.contains(needle), "{needle:?} missing from\n{out}");
+    }
+
+    // Golden vectors that the second model does not reproduce fail the selftest, naming them.
+    let golden_path = large.join("golden.json");
+    let mut golden: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&golden_path).unwrap()).unwrap();
+    for v in golden["vectors"].as_array_mut().unwrap() {
+        v["onnx_logits"].as_array_mut().unwrap().reverse();
+    }
+    std::fs::write(&golden_path, golden.to_string()).unwrap();
+    let (code, err) = code_and_error(&digitd(&args, dir.path()));
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("differ from the ONNX reference") && err.contains("large/golden.json"), "{err}");
+
+    std::fs::remove_file(&golden_path).unwrap();
+    let (code, err) = code_and_error(&digitd(&args, dir.path()));
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("large/golden.json"), "{err}");
 }
 
 /// With the sample clip and the trained model present: `digitd run` prints exactly the

@@ -26,9 +26,9 @@ fn fake_library() -> PathBuf {
         .unwrap_or_else(|| panic!("librknn_fake.so not found near {}", exe.display()))
 }
 
-fn manifest() -> Value {
-    serde_json::from_str(&std::fs::read_to_string(Path::new(ARTIFACTS).join("MANIFEST.json")).unwrap()).unwrap()
-}
+fn read_json(path: &Path) -> Value { serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap() }
+
+fn manifest() -> Value { read_json(&Path::new(ARTIFACTS).join("MANIFEST.json")) }
 
 /// A folder with the fake runtime as `librknnmrt.so` and a script for it.
 struct Board {
@@ -41,18 +41,23 @@ impl Board {
     fn new(model_sha: &str, input_dims: [u32; 4], extra: Value) -> Board {
         let dir = tempfile::tempdir().unwrap();
         std::fs::copy(fake_library(), dir.path().join("librknnmrt.so")).unwrap();
-        let m = manifest();
-        let mut script = json!({
-            "models": [{
-                "sha256": model_sha,
+        let model = |sha: &str, golden: PathBuf| {
+            let quant = read_json(&golden)["output_quant"].clone();
+            json!({
+                "sha256": sha,
                 "input": {"dims": input_dims, "w_stride": 32},
-                "output": {"dims": [1, 11, 1, 1],
-                           "zero_point": m["rknn"]["output"]["quant"]["zero_point"],
-                           "scale": m["rknn"]["output"]["quant"]["scale"]},
-                "golden": Path::new(ARTIFACTS).join("golden.json"),
-            }],
-            "report": dir.path().join("report.json"),
-        });
+                "output": {"dims": [1, 11, 1, 1], "zero_point": quant["zero_point"], "scale": quant["scale"]},
+                "golden": golden,
+            })
+        };
+        let mut models = vec![model(model_sha, Path::new(ARTIFACTS).join("golden.json"))];
+        // The shipped second opinion, if any, is a model of the same board.
+        if let Some(second) = manifest()["second_opinion"]["manifest"].as_str() {
+            let second = Path::new(ARTIFACTS).join(second);
+            let sha = read_json(&second)["rknn"]["sha256"].as_str().unwrap().to_string();
+            models.push(model(&sha, second.parent().unwrap().join("golden.json")));
+        }
+        let mut script = json!({"models": models, "report": dir.path().join("report.json")});
         for (k, v) in extra.as_object().unwrap() {
             script[k] = v.clone();
         }
@@ -109,6 +114,7 @@ fn artifacts_with_model(dir: &Path, model: &[u8], update_manifest: bool) -> Path
     }
     std::fs::write(out.join("digits.rknn"), model).unwrap();
     let mut m = manifest();
+    m.as_object_mut().unwrap().remove("second_opinion"); // these tests are about the first model
     if update_manifest {
         let sha = digitd::classify::manifest::sha256_hex(model);
         m["rknn"]["sha256"] = json!(sha);
@@ -132,6 +138,36 @@ fn selftest_passes_on_the_golden_vectors_through_the_fake_runtime() {
     assert!(out.contains("rknn_run: mean"), "{out}");
     assert!(out.contains("NPU time of the last run 321 us"), "{out}");
     assert!(out.contains("selftest: npu ok: 72/72"), "{out}");
+    if manifest().get("second_opinion").is_some() {
+        assert!(out.contains("selftest: second opinion: npu ok: 72/72"), "{out}");
+    }
+    board.assert_clean();
+}
+
+/// A manifest pairing the model with a second opinion (here a copy of itself in `large/`, with
+/// its own golden vectors): selftest runs both on the NPU, and frees both contexts.
+#[test]
+fn selftest_checks_a_second_opinion_on_the_npu_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let (copy, large) = (dir.path().join("artifacts"), dir.path().join("artifacts/large"));
+    std::fs::create_dir_all(&large).unwrap();
+    let mut m = manifest();
+    m.as_object_mut().unwrap().remove("second_opinion");
+    for to in [&copy, &large] {
+        for f in ["digits.onnx", "digits.rknn", "golden.json"] {
+            std::fs::copy(Path::new(ARTIFACTS).join(f), to.join(f)).unwrap();
+        }
+    }
+    std::fs::write(large.join("MANIFEST.json"), m.to_string()).unwrap();
+    m["second_opinion"] = json!({"manifest": "large/MANIFEST.json", "below": 0.7});
+    std::fs::write(copy.join("MANIFEST.json"), m.to_string()).unwrap();
+    let board = Board::new(&real_sha(), [1, 28, 28, 1], json!({}));
+    let o = board.digitd(&["selftest", "--classifier", "npu", "--model", copy.join("MANIFEST.json").to_str().unwrap()]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    assert!(out.contains("selftest: npu ok: 72/72"), "{out}");
+    assert!(out.contains("selftest: second opinion: npu ok: 72/72"), "{out}");
+    assert_eq!(out.matches("rknn_run: mean").count(), 2, "{out}");
     board.assert_clean();
 }
 

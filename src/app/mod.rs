@@ -131,6 +131,12 @@ impl Context {
 pub fn load_model(cfg: &Config) -> Result<(Manifest, Box<dyn classify::Classifier>, AcceptRule), AppError> {
     let manifest = Manifest::load(&cfg.manifest_path())?;
     let classifier = classify::load(&cfg.classifier, &manifest)?;
+    let rule = accept_rule(cfg, &manifest);
+    Ok((manifest, classifier, rule))
+}
+
+/// The accept rule for `manifest`: its thresholds unless the config overrides them.
+pub fn accept_rule(cfg: &Config, manifest: &Manifest) -> AcceptRule {
     let m = &cfg.model;
     let strict = Thresholds::new(
         m.min_confidence.map_or(manifest.reject.min_confidence, |p| p.get()),
@@ -138,7 +144,7 @@ pub fn load_model(cfg: &Config) -> Result<(Manifest, Box<dyn classify::Classifie
     );
     let row = m.row_thresholds().looser_than(strict).map(RowRule);
     let lone = m.lone_thresholds().looser_than(strict).map(LoneRule);
-    Ok((manifest, classifier, AcceptRule { strict, row, lone }))
+    AcceptRule { strict, row, lone }
 }
 
 /// The pipeline for `cfg` (model loaded and checked).

@@ -1,6 +1,7 @@
 //! `digitd selftest`: the model loads and reproduces the golden vectors (`golden.json` next to
 //! the manifest: inputs with the float ONNX logits and the rknn-toolkit2 simulator's INT8
-//! outputs, both computed by the model pipeline).
+//! outputs, both computed by the model pipeline). A second-opinion model is checked the same
+//! way, on its own, against the `golden.json` next to its manifest.
 //!
 //! - CPU classifier: softmax scores within [`SCORE_TOLERANCE`] of the ONNX reference.
 //! - NPU (`--classifier npu`): each dequantised logit within one int8 step (the output's
@@ -14,7 +15,8 @@ use std::process::ExitCode;
 
 use serde::Deserialize;
 
-use super::{load_model, AppError, Context};
+use super::{accept_rule, AppError, Context};
+use crate::classify::Manifest;
 use crate::classify::{ClassScores, NUM_CLASSES};
 use crate::preprocess::{DigitTensor, INPUT_LEN};
 
@@ -65,7 +67,8 @@ pub fn selftest(ctx: &Context) -> Result<ExitCode, AppError> {
 }
 
 fn cpu_selftest(cfg: &crate::config::Config) -> Result<ExitCode, AppError> {
-    let (manifest, mut classifier, rule) = load_model(cfg)?;
+    let manifest = Manifest::load(&cfg.manifest_path())?;
+    let rule = accept_rule(cfg, &manifest);
     println!(
         "selftest: manifest ok: {} (schema {}, min_confidence {:.3}, max_not_a_digit {:.3})",
         manifest.path.display(),
@@ -73,8 +76,29 @@ fn cpu_selftest(cfg: &crate::config::Config) -> Result<ExitCode, AppError> {
         rule.strict.min_confidence,
         rule.strict.max_not_a_digit
     );
+    for (what, model) in models_to_check(&manifest)? {
+        cpu_check_model(cfg, what, &model)?;
+    }
+    println!("selftest: npu: not checked here (on the board: digitd selftest --classifier npu)");
+    println!("selftest: ok");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The manifest's own model, then its second opinion if it names one: each is checked on its
+/// own against its own golden vectors (the pair's averaged scores match neither reference).
+fn models_to_check(manifest: &Manifest) -> Result<Vec<(&'static str, Manifest)>, AppError> {
+    let mut models = vec![("model", manifest.clone())];
+    if let Some((second, below)) = manifest.second_opinion_manifest()? {
+        println!("selftest: second opinion: {} re-reads digits under p {below:.2}", second.path.display());
+        models.push(("second opinion", second));
+    }
+    Ok(models)
+}
+
+fn cpu_check_model(cfg: &crate::config::Config, what: &str, manifest: &Manifest) -> Result<(), AppError> {
+    let mut classifier = crate::classify::load_alone(&cfg.classifier, manifest)?;
     println!(
-        "selftest: model ok: {} ({} bytes, sha256 {}…), {} classifier",
+        "selftest: {what} ok: {} ({} bytes, sha256 {}…), {} classifier",
         manifest.onnx_path().display(),
         manifest.onnx.bytes,
         &manifest.onnx.sha256[..12],
@@ -93,12 +117,10 @@ fn cpu_selftest(cfg: &crate::config::Config) -> Result<ExitCode, AppError> {
         )));
     }
     println!(
-        "selftest: golden vectors ok: {}/{} match the ONNX reference (max score difference {:.2e}); {}/{} labels correct",
+        "selftest: {what} golden vectors ok: {}/{} match the ONNX reference (max score difference {:.2e}); {}/{} labels correct",
         report.matching, report.vectors, report.max_score_diff, report.labels_correct, report.vectors
     );
-    println!("selftest: npu: not checked here (on the board: digitd selftest --classifier npu)");
-    println!("selftest: ok");
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 fn read_golden(path: &Path) -> Result<Golden, AppError> {
@@ -178,13 +200,20 @@ struct NpuRow {
 
 #[cfg(feature = "npu")]
 fn npu_selftest(cfg: &crate::config::Config) -> Result<ExitCode, AppError> {
-    use crate::classify::npu::{open_runtime, NpuClassifier};
-    let manifest = crate::classify::Manifest::load(&cfg.manifest_path())?;
-    let runtime = open_runtime(cfg.classifier.rknn_runtime.as_deref())?;
-    let mut npu = NpuClassifier::load(&manifest, &runtime)?;
+    let manifest = Manifest::load(&cfg.manifest_path())?;
+    let runtime = crate::classify::npu::open_runtime(cfg.classifier.rknn_runtime.as_deref())?;
+    for (what, model) in models_to_check(&manifest)? {
+        npu_check_model(&runtime, what, &model)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(feature = "npu")]
+fn npu_check_model(runtime: &rknn_sys::Runtime, what: &str, manifest: &Manifest) -> Result<(), AppError> {
+    let mut npu = crate::classify::npu::NpuClassifier::load(manifest, runtime)?;
     println!("selftest: runtime {} (api {}, driver {})", npu.runtime_path().display(), npu.version().api, npu.version().driver);
     println!(
-        "selftest: model ok: {} on the NPU; input {:?}; output {:?}",
+        "selftest: {what} ok: {} on the NPU; input {:?}; output {:?}",
         manifest.rknn_path().unwrap_or_default().display(),
         npu.input_attr(),
         npu.output_attr()
@@ -236,8 +265,9 @@ fn npu_selftest(cfg: &crate::config::Config) -> Result<ExitCode, AppError> {
             rows.len()
         )));
     }
-    println!("selftest: npu ok: {}/{} golden vectors within {NPU_TOLERANCE_STEPS} int8 step of the simulator", rows.len(), rows.len());
-    Ok(ExitCode::SUCCESS)
+    let prefix = if what == "model" { String::new() } else { format!("{what}: ") };
+    println!("selftest: {prefix}npu ok: {}/{} golden vectors within {NPU_TOLERANCE_STEPS} int8 step of the simulator", rows.len(), rows.len());
+    Ok(())
 }
 
 /// The pass/fail table: one line per label, then the total.

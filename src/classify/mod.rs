@@ -97,7 +97,14 @@ pub fn load(cfg: &crate::config::ClassifierConfig, manifest: &Manifest) -> Resul
     let (first, on_npu) = load_one(cfg, manifest)?;
     let Some((second_manifest, below)) = manifest.second_opinion_manifest()? else { return Ok(first) };
     let second = if on_npu { load_npu(cfg, &second_manifest)? } else { load_cpu(&second_manifest)? };
+    log::info!("second opinion {} for digits under p {below:.2}", second_manifest.path.display());
     Ok(Box::new(second_opinion::SecondOpinion::new(first, second, below)))
+}
+
+/// The classifier for `manifest`'s own model, without its second opinion (`digitd selftest`
+/// checks each model against its own golden vectors), with the same NPU fallback as [`load`].
+pub fn load_alone(cfg: &crate::config::ClassifierConfig, manifest: &Manifest) -> Result<Box<dyn Classifier>, ClassifyError> {
+    Ok(load_one(cfg, manifest)?.0)
 }
 
 /// The classifier for one manifest, and whether it runs on the NPU.
@@ -182,7 +189,7 @@ mod tests {
         // A first model unsure of a 7 (p 0.21): the average of the two reads 3.
         let unsure = Manifest::load(&constant_model(dir.path(), 7, 1.0, Some(pair))).unwrap();
         let mut c = load(&cfg, &unsure).unwrap();
-        assert_eq!(c.name(), "cpu+cpu");
+        assert_eq!(c.name(), "cpu");
         c.classify(&digit, &mut out).unwrap();
         let (class, p) = out[0].best();
         assert_eq!(class, 3);

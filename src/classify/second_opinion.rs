@@ -16,7 +16,6 @@ pub struct SecondOpinion {
     second: Box<dyn Classifier>,
     /// A digit whose top probability from `first` is below this is re-read by `second`.
     below: f32,
-    name: String,
     /// Reused from frame to frame: which digits are unsure, copies of them, and the second
     /// model's scores for them.
     unsure: Vec<usize>,
@@ -26,13 +25,14 @@ pub struct SecondOpinion {
 
 impl SecondOpinion {
     pub fn new(first: Box<dyn Classifier>, second: Box<dyn Classifier>, below: f32) -> Self {
-        let name = format!("{}+{}", first.name(), second.name());
-        SecondOpinion { first, second, below, name, unsure: Vec::new(), unsure_digits: Vec::new(), second_scores: Vec::new() }
+        SecondOpinion { first, second, below, unsure: Vec::new(), unsure_digits: Vec::new(), second_scores: Vec::new() }
     }
 }
 
 impl Classifier for SecondOpinion {
-    fn name(&self) -> &str { &self.name }
+    /// The first model's back end (`cpu` or `npu`; the second runs on the same one), which is
+    /// what the screen, the web status and the NPU fallback check go by.
+    fn name(&self) -> &str { self.first.name() }
 
     fn classify(&mut self, digits: &[DigitTensor], out: &mut Vec<ClassScores>) -> Result<(), ClassifyError> {
         self.first.classify(digits, out)?;
@@ -109,7 +109,7 @@ mod tests {
         }
         let second = Sure(ByPixel { asked: asked_second.clone(), shift: 1 });
         let mut cascade = SecondOpinion::new(Box::new(first), Box::new(second), 0.8);
-        assert_eq!(cascade.name(), "mock+big");
+        assert_eq!(cascade.name(), "mock", "named by the first model's back end");
 
         let digits = [digit(95, 3), digit(50, 7), digit(80, 1), digit(30, 9)];
         let mut out = Vec::new();
