@@ -10,7 +10,7 @@
 #   --cpu               also build the CPU classifier (tract): bigger binary, no NPU needed
 #
 # Output: DIR/digitd-<target>.tar.gz (default DIR: target/board) holding
-#   bin/digitd, share/digitd/{MANIFEST.json,digits.rknn,golden.json[,digits.onnx][,large/]},
+#   bin/digitd, share/digitd/{MANIFEST.json,digits.rknn,golden.json[,digits.onnx][,large/ with the same]},
 #   etc/digitd.toml, init.d/S99digitd — the layout board/deploy.sh installs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -65,10 +65,12 @@ cp "$bin" "$stage/bin/digitd"
 cp model/artifacts/MANIFEST.json model/artifacts/digits.rknn model/artifacts/golden.json "$stage/share/digitd/"
 # The manifest lists the ONNX model too; ship it so the CPU fallback works when built in.
 cp model/artifacts/digits.onnx "$stage/share/digitd/"
-# A larger model the manifest pairs with the shipped one for unsure digits (second_opinion).
+# A larger model the manifest pairs with the shipped one for unsure digits (second_opinion),
+# with its own golden vectors for `digitd selftest`.
 if [ -d model/artifacts/large ]; then
     mkdir -p "$stage/share/digitd/large"
-    cp model/artifacts/large/MANIFEST.json model/artifacts/large/digits.rknn model/artifacts/large/digits.onnx "$stage/share/digitd/large/"
+    cp model/artifacts/large/MANIFEST.json model/artifacts/large/digits.rknn model/artifacts/large/digits.onnx \
+        model/artifacts/large/golden.json "$stage/share/digitd/large/"
 fi
 # Replayed by the board config until the V4L2 camera source exists.
 cp assets/sample/clip.y4m.gz "$stage/share/digitd/clip.y4m.gz"
