@@ -61,10 +61,11 @@ PROFILES["gpu"] = dict(PROFILES["full"], distill=True, pair=True, teacher_widths
 # cores (under 2 min an epoch there, 61 min for the whole run); no distilled student.
 PROFILES["full-pair"] = dict(PROFILES["full"], pair=True, teacher_widths=(64, 96, 128, 192, 224), teacher_epochs=20)
 # "full-pair" whose 20-epoch teacher then runs a second, gentler one-cycle schedule of 20 epochs
-# (peak learning rate 0.03 instead of 0.08): 40 teacher epochs, about 75 min on 2 CPU cores
-# (the whole run about 95 min), half of that when the first 20 are cached. A warm restart rather than one 40-epoch schedule, so
-# that the cached 20-epoch teacher is reused. The shipped second opinion came from `--pair-shipped`
-# with it (artifacts/PROVENANCE.md): validation 99.55 % against the 20-epoch teacher's 99.50 %.
+# (peak learning rate 0.03 instead of 0.08): 40 teacher epochs, about 75 min on 2 CPU cores (the
+# whole run about 95 min), half of that when the first 20 are cached. A warm restart rather than
+# one 40-epoch schedule, so that the cached 20-epoch teacher is reused. The shipped second opinion
+# came from `--pair-shipped` with it (artifacts/PROVENANCE.md): validation 99.55 % against the
+# 20-epoch teacher's 99.50 %.
 PROFILES["full-pair-restart"] = dict(PROFILES["full-pair"], teacher_restart_epochs=20, teacher_restart_lr=0.03)
 PROFILES["quick"]["pair"] = True
 
