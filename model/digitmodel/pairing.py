@@ -81,5 +81,22 @@ def pair_manifest(manifest: dict, below: float, pair_rule: dict, metrics: dict, 
     return out
 
 
+def student_manifest(manifest: dict) -> dict:
+    """Undoes `pair_manifest`: the student's own manifest, so that a folder already paired can be
+    paired again with another teacher. A manifest naming no second opinion comes back as is."""
+    if "second_opinion" not in manifest:
+        return manifest
+    out = {k: v for k, v in manifest.items() if k != "second_opinion"}
+    reject = {k: v for k, v in manifest["reject"].items() if k != "student_alone"}
+    out["reject"] = dict(reject, **manifest["reject"]["student_alone"])
+    out["files"] = [f for f in manifest.get("files", []) if not f["name"].startswith(f"{LARGE_DIR}/")]
+    metrics = {k: v for k, v in manifest.get("metrics", {}).items() if k != "second_opinion"}
+    if metrics:
+        out["metrics"] = metrics
+    else:  # pair_manifest added the key
+        out.pop("metrics", None)
+    return out
+
+
 def write_json(path: Path, obj: dict) -> None:
     path.write_text(json.dumps(obj, indent=2) + "\n")

@@ -57,3 +57,30 @@ def test_pair_manifest_keeps_the_student_rule_and_lists_the_large_files():
     assert [f["name"] for f in out["files"]] == ["digits.onnx", "large/digits.onnx"]
     assert out["metrics"] == {"a": 1, "second_opinion": {"handed_over": 0.03}}
     assert manifest["reject"]["max_not_a_digit"] == 0.23, "the input is not modified"
+
+
+def test_student_manifest_undoes_the_pairing():
+    for metrics in ({"metrics": {"a": 1}}, {}):
+        manifest = {"schema_version": 1, "reject": {"min_confidence": 0.4, "max_not_a_digit": 0.23, "rule": "text"},
+                    "files": [{"name": "digits.onnx"}], **metrics}
+        large = [{"name": "large/digits.onnx"}, {"name": "large/MANIFEST.json"}]
+        paired = pairing.pair_manifest(manifest, 0.7, {"min_confidence": 0.5, "max_not_a_digit": 0.3},
+                                       {"handed_over": 0.03}, large)
+        assert pairing.student_manifest(paired) == manifest
+        assert pairing.student_manifest(manifest) == manifest, "an unpaired manifest is kept as it is"
+
+
+def test_the_committed_manifest_unpairs_to_a_student_manifest():
+    import json
+    from pathlib import Path
+    paired = json.loads((Path(__file__).resolve().parents[1] / "artifacts" / "MANIFEST.json").read_text())
+    alone = pairing.student_manifest(paired)
+    assert "second_opinion" not in alone and "second_opinion" not in alone.get("metrics", {})
+    assert alone["reject"]["max_not_a_digit"] == paired["reject"]["student_alone"]["max_not_a_digit"]
+    assert "student_alone" not in alone["reject"]
+    assert not any(f["name"].startswith("large/") for f in alone["files"])
+    large = [f for f in paired["files"] if f["name"].startswith("large/")]
+    again = pairing.pair_manifest(alone, paired["second_opinion"]["below"], paired["reject"],
+                                  paired["metrics"]["second_opinion"], large)
+    assert again == paired, "pairing the unpaired manifest again gives the committed one back"
+
