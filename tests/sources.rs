@@ -174,6 +174,24 @@ fn folders_are_read_in_name_order_and_skip_other_files() {
 }
 
 #[test]
+fn bmp_tiff_and_webp_photos_are_read_and_other_formats_named() {
+    let dir = tempfile::tempdir().unwrap();
+    for (value, name) in [(50, "p.bmp"), (60, "p.tiff"), (70, "p.webp")] {
+        let p = dir.path().join(name);
+        image::RgbImage::from_pixel(6, 4, image::Rgb([value, value, value])).save(&p).unwrap();
+        let grey = source::load_grey(&p).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!((grey.width, grey.height), (6, 4), "{name}");
+        assert!(grey.data.iter().all(|&v| v == value), "{name}: {:?}", grey.data);
+    }
+    let names: Vec<String> = ImageFiles::folder(dir.path(), false).unwrap().files().iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    assert_eq!(names, ["p.bmp", "p.tiff", "p.webp"]);
+    // A GIF (a format this build does not decode) is refused with a sentence naming it.
+    let gif = write(dir.path(), "p.gif", b"GIF89a\x06\x00\x04\x00\x00\x00\x00;");
+    let err = source::load_grey(&gif).unwrap_err().to_string();
+    assert!(err.contains("p.gif") && err.contains("Gif pictures are not supported"), "{err}");
+}
+
+#[test]
 fn a_corrupt_image_is_an_error_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let good = grey_png(dir.path(), "a.png", 10);

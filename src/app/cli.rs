@@ -70,8 +70,8 @@ pub enum Command {
         Each newly stable reading is printed on stdout as `reading: 317` (rows joined by ` / `),\n\
         and `reading: (none)` when the digits go away. SIGHUP reloads the config file.")]
     Run(RunArgs),
-    /// Read the digits in image files (PNG, JPEG, PGM/PPM) and print them.
-    #[command(long_about = "Read the digits in image files (PNG, JPEG, PGM/PPM) and print them.\n\n\
+    /// Read the digits in image files (PNG, JPEG, BMP, TIFF, WebP, PGM/PPM) and print them.
+    #[command(long_about = "Read the digits in image files (PNG, JPEG, BMP, TIFF, WebP, PGM/PPM) and print them.\n\n\
         Plain output is `FILE: TEXT` per file (rows joined by ` / `). With --json, one object per\n\
         line: {\"file\", \"text\" (rows joined by \\n, \"\" if none), \"digits\": [{\"digit\",\n\
         \"confidence\", \"box\": [x, y, w, h]}], \"ms\" (preprocessing + classification)}.\n\

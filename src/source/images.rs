@@ -1,4 +1,4 @@
-//! Still images (PNG, JPEG, PGM/PPM) as frames: a list of files, or a folder sorted by name.
+//! Still images (PNG, JPEG, BMP, TIFF, WebP, PGM/PPM) as frames: a list of files, or a folder sorted by name.
 
 use std::path::{Path, PathBuf};
 
@@ -8,7 +8,7 @@ use super::{FrameSource, SourceError};
 use crate::frame::{OwnedGrey, PixelFormat, RawFrame, MAX_SIDE};
 
 /// File extensions read from a folder.
-const IMAGE_EXTENSIONS: [&str; 7] = ["png", "jpg", "jpeg", "pgm", "ppm", "pnm", "pbm"];
+const IMAGE_EXTENSIONS: [&str; 12] = ["png", "jpg", "jpeg", "bmp", "tif", "tiff", "webp", "pgm", "ppm", "pnm", "pbm", "pam"];
 
 /// Whether `path` has one of the image extensions we read.
 pub fn is_image_path(path: &Path) -> bool {
@@ -36,8 +36,10 @@ pub fn load_grey_into(path: &Path, out: &mut OwnedGrey) -> Result<(), SourceErro
     limits.max_image_height = Some(MAX_SIDE as u32);
     limits.max_alloc = Some(256 * 1024 * 1024);
     reader.limits(limits);
-    if reader.format().is_none() {
-        return Err(decode_err("its format is not PNG, JPEG or PNM".into()));
+    match reader.format() {
+        Some(format) if format.reading_enabled() => {}
+        Some(format) => return Err(decode_err(format!("{format:?} pictures are not supported (PNG, JPEG, BMP, TIFF, WebP and PNM are)"))),
+        None => return Err(decode_err("its format is not PNG, JPEG, BMP, TIFF, WebP or PNM".into())),
     }
     let img = reader.decode().map_err(|e| decode_err(e.to_string()))?;
     let grey = img.into_luma8();
