@@ -96,7 +96,9 @@ def test_normalisation_fits_20_box_and_centres_mass():
     for img in x[:200]:
         out = normalize.renormalize(img)
         ys, xs = np.nonzero(out)
-        assert max(ys.max() - ys.min(), xs.max() - xs.min()) + 1 == 20
+        # 22: a hairline digit, grown by a pixel on each side (`thicken_hairlines`).
+        extent = max(ys.max() - ys.min(), xs.max() - xs.min()) + 1
+        assert extent in (20, 22)
         cx, cy = _com(out)
         assert abs(cx - 14) <= 0.5 and abs(cy - 14) <= 0.5
         assert out.max() == 255

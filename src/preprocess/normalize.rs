@@ -9,7 +9,8 @@
 //!    `[ox*w/ow, (ox+1)*w/ow)`; each source pixel contributes in proportion to its exact overlap,
 //!    computed in units of `1/ow` (x) and `1/oh` (y) so every weight is an integer.
 //! 3. Stretch contrast so the brightest output pixel is 255 (thin pen strokes on large digits
-//!    come out faint after averaging; MNIST strokes peak at 255).
+//!    come out faint after averaging; MNIST strokes peak at 255), and grow a hairline stroke to
+//!    a pen's width ([`thicken_hairline`]).
 //! 4. Place the box in the 28x28 field so its centre of mass lands on index 14 (where MNIST's
 //!    digits have theirs: mean 14.01, 13.99 over the test set), rounded to whole pixels and
 //!    clamped so the box stays inside.
@@ -90,25 +91,78 @@ impl Normalizer {
         if peak == 0 {
             return false;
         }
-        let (mut mass, mut mx, mut my) = (0i64, 0i64, 0i64);
+        // The stretched box, with a blank pixel all round: room for a hairline to grow.
+        let mut grown = [0u8; GROWN_SIDE * GROWN_SIDE];
         for y in 0..oh {
             for x in 0..ow {
-                let v = (boxed[y * BOX_SIDE + x] * 255 + peak / 2) / peak;
-                boxed[y * BOX_SIDE + x] = v;
-                mass += v as i64;
-                mx += x as i64 * v as i64;
-                my += y as i64 * v as i64;
+                grown[(y + 1) * GROWN_SIDE + x + 1] = ((boxed[y * BOX_SIDE + x] * 255 + peak / 2) / peak) as u8;
             }
         }
-        let dx = centre_offset(mass, mx, ow);
-        let dy = centre_offset(mass, my, oh);
-        for y in 0..oh {
-            for x in 0..ow {
-                out[(y + dy) * INPUT_SIDE + x + dx] = boxed[y * BOX_SIDE + x] as u8;
+        let (x0, y0, bw, bh) = if thicken_hairline(&mut grown) { (0, 0, ow + 2, oh + 2) } else { (1, 1, ow, oh) };
+        let (mut mass, mut mx, mut my) = (0i64, 0i64, 0i64);
+        for y in 0..bh {
+            for x in 0..bw {
+                let v = grown[(y + y0) * GROWN_SIDE + x + x0] as i64;
+                mass += v;
+                mx += x as i64 * v;
+                my += y as i64 * v;
             }
+        }
+        let dx = centre_offset(mass, mx, bw);
+        let dy = centre_offset(mass, my, bh);
+        for y in 0..bh {
+            out[(y + dy) * INPUT_SIDE + dx..][..bw].copy_from_slice(&grown[(y + y0) * GROWN_SIDE + x0..][..bw]);
         }
         true
     }
+}
+
+/// Pixels at least this bright are the stroke's core when its width is measured.
+pub const CORE_LEVEL: u8 = 128;
+/// Side of the box with a blank pixel all round, where a hairline grows.
+const GROWN_SIDE: usize = BOX_SIDE + 2;
+
+/// Gives a hairline stroke the width of a pen at MNIST's scale, before the box is centred.
+/// A thin pen on a big digit shrinks to a one-pixel line in the 20x20 box, and the model
+/// learned digits with strokes 2-3 px wide: a hairline 1 looks to it more like a line fragment
+/// than a 1. The core's mean width is about `2 * area / perimeter`; under 1.2 px (a one-pixel
+/// line; about 5 % of MNIST's digits are that thin), the stroke grows by one pixel on each
+/// side, softly (3/4 of a 4-neighbour's level, 1/2 of a diagonal one's). `grown` is the box
+/// with a blank border; returns whether it grew.
+fn thicken_hairline(grown: &mut [u8; GROWN_SIDE * GROWN_SIDE]) -> bool {
+    const N: usize = GROWN_SIDE;
+    let core = |i: usize| grown[i] >= CORE_LEVEL;
+    let (mut area, mut perimeter) = (0u32, 0u32);
+    // The border is blank, so every core pixel's 4 neighbours are inside.
+    for y in 1..N - 1 {
+        for x in 1..N - 1 {
+            let i = y * N + x;
+            if core(i) {
+                area += 1;
+                perimeter += [i - 1, i + 1, i - N, i + N].into_iter().filter(|&j| !core(j)).count() as u32;
+            }
+        }
+    }
+    // width = 2A/P < 1.2  <=>  5A < 3P
+    if area == 0 || 5 * area >= 3 * perimeter {
+        return false;
+    }
+    let src = *grown;
+    let at = |x: isize, y: isize| -> u32 {
+        if (0..N as isize).contains(&x) && (0..N as isize).contains(&y) {
+            src[y as usize * N + x as usize] as u32
+        } else {
+            0
+        }
+    };
+    for y in 0..N as isize {
+        for x in 0..N as isize {
+            let side = at(x - 1, y).max(at(x + 1, y)).max(at(x, y - 1)).max(at(x, y + 1));
+            let diagonal = at(x - 1, y - 1).max(at(x + 1, y - 1)).max(at(x - 1, y + 1)).max(at(x + 1, y + 1));
+            grown[y as usize * N + x as usize] = at(x, y).max(side * 3 / 4).max(diagonal / 2) as u8;
+        }
+    }
+    true
 }
 
 /// Size of the digit inside the 20x20 box.
@@ -192,6 +246,28 @@ mod tests {
         assert_eq!(out[4 * 28 + 5], 0);
         let (cx, cy) = centre_of_mass(&out);
         assert!((cx - 14.0).abs() <= 0.5 && (cy - 14.0).abs() <= 0.5);
+    }
+
+    /// Core pixels (at least [`CORE_LEVEL`]) per inked row.
+    fn core_width(t: &[u8; INPUT_LEN]) -> f64 {
+        let rows: Vec<usize> = t.chunks(INPUT_SIDE).map(|r| r.iter().filter(|&&v| v >= CORE_LEVEL).count()).filter(|&n| n > 0).collect();
+        rows.iter().sum::<usize>() as f64 / rows.len() as f64
+    }
+
+    #[test]
+    fn a_thin_pens_one_gets_a_pens_width_and_a_markers_is_left_alone() {
+        // 2 px of a 110 px tall 1: under half a pixel in the 20x20 box.
+        let mut crop = vec![0u8; 110 * 40];
+        crop.chunks_mut(40).for_each(|row| row[19..21].fill(200));
+        let mut out = [0u8; INPUT_LEN];
+        assert!(Normalizer::new().normalize(&crop, 40, 110, 40, &mut out));
+        assert!(core_width(&out) >= 2.5, "{out:?}");
+        // 3 px wide in the 20x20 box already, as MNIST's strokes are: left as it is.
+        let mut crop = vec![0u8; 100 * 40];
+        crop.chunks_mut(40).for_each(|row| row[15..30].fill(200));
+        assert!(Normalizer::new().normalize(&crop, 40, 100, 40, &mut out));
+        assert_eq!(core_width(&out), 3.0);
+        assert_eq!(out.iter().filter(|&&v| v > 0).count(), 3 * 20);
     }
 
     #[test]
