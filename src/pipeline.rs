@@ -160,6 +160,7 @@ impl Pipeline {
                 let (digit, confidence) = s.best_digit();
                 RowCandidate {
                     row: d.row,
+                    width: d.bbox.w,
                     height: d.bbox.h,
                     digit: digit as u8,
                     confidence,
@@ -254,10 +255,11 @@ impl Pipeline {
             let owner = digits
                 .iter()
                 .enumerate()
-                .filter(|&(k, d)| k != r && d.accepted && may_be_part_of(&part.bbox, &d.bbox))
+                .filter(|&(k, d)| k != r && d.accepted && (may_be_part_of(&part.bbox, &d.bbox) || beside_a_taller_part(&part.bbox, &d.bbox)))
                 .filter(|(_, d)| !part.accepted || touches_beside(&part.bbox, &d.bbox))
                 .min_by_key(|(_, d)| gap(&part.bbox, &d.bbox));
-            if let Some((k, _)) = owner {
+            // Two candidates are each other's part once at most (a 1 beside a taller 1).
+            if let Some((k, _)) = owner.filter(|&(k, _)| !self.join_pairs.contains(&(r, JoinPart::Candidate(k)))) {
                 self.join_pairs.push((k, JoinPart::Candidate(r)));
             }
         }
@@ -346,6 +348,11 @@ fn may_be_part_of(part: &BoundingBox, digit: &BoundingBox) -> bool {
     let (uw, uh) = (part.right().max(digit.right()) - x0, part.bottom().max(digit.bottom()) - y0);
     part.h * 4 <= digit.h * 3 && gx <= reach && gy <= reach && uh * 2 <= digit.h * 3 && uw * 100 <= uh * 150
 }
+
+/// Whether the accepted `digit` may itself be the smaller part of a digit whose other part,
+/// `part`, touches it: a 9 or a 4 whose stem came apart from its loop or arm reads as a "0" or
+/// a "1" beside a stroke taller than it.
+fn beside_a_taller_part(part: &BoundingBox, digit: &BoundingBox) -> bool { touches_beside(digit, part) && may_be_part_of(digit, part) }
 
 /// Whether `part` stands right beside `digit`, their boxes touching or overlapping across
 /// (a gap of at most a sixteenth of the digit's height): two digits of a number are written
@@ -607,5 +614,16 @@ mod tests {
         assert!(!may_be_part_of(&at(100, 20, 30, 60), &digit), "together taller than 1.5 digits");
         assert!(!may_be_part_of(&at(141, 100, 40, 80), &digit), "a neighbour as tall: a digit of its own");
         assert!(!may_be_part_of(&at(150, 100, 75, 30), &digit), "together far wider than tall");
+    }
+
+    #[test]
+    fn a_loop_touching_a_taller_stem_may_be_its_part() {
+        let at = |x, y, w, h| BoundingBox { x, y, w, h };
+        // A 9 whose stem came apart: its loop, read as a 0, touches the stem's upper half.
+        let (stem, lower_stem) = (at(311, 345, 17, 90), at(311, 345, 17, 60));
+        assert!(beside_a_taller_part(&stem, &at(252, 317, 57, 58)));
+        assert!(!beside_a_taller_part(&stem, &at(240, 317, 57, 58)), "12 px apart: a 0 beside a 1");
+        assert!(!beside_a_taller_part(&stem, &at(252, 345, 57, 88)), "a 0 as tall as the 1: \"10\"");
+        assert!(!beside_a_taller_part(&lower_stem, &at(252, 317, 57, 58)), "the shorter one is the part");
     }
 }

@@ -146,6 +146,7 @@ impl LoneRule {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RowCandidate {
     pub row: u16,
+    pub width: u32,
     pub height: u32,
     /// The best digit class (0-9), "not a digit" left out, and its probability: beside
     /// accepted digits, a candidate of digit height is read as its best digit even when the
@@ -170,12 +171,13 @@ impl RowRule {
             // Candidates come in reading order: each row is one run.
             let row = candidates[i].row;
             let end = i + candidates[i..].iter().take_while(|c| c.row == row).count();
-            let median = accepted_median_height(&candidates[i..end], heights).unwrap_or(frame_median) as u64;
+            let own_median = accepted_median_height(&candidates[i..end], heights);
+            let median = own_median.unwrap_or(frame_median) as u64;
             let (lo, hi) = ROW_HEIGHT_RANGE_PER_MILLE;
             for c in &mut candidates[i..end] {
                 let h = c.height as u64 * 1000;
                 let sized = h >= median * lo && h <= median * hi;
-                if !c.accepted && sized && self.0.pass(c.confidence, c.not_a_digit) {
+                if !c.accepted && sized && (self.0.pass(c.confidence, c.not_a_digit) || (own_median.is_some() && is_a_one_in_a_row(c))) {
                     c.accepted = true;
                     admitted += 1;
                 }
@@ -185,6 +187,16 @@ impl RowRule {
         admitted
     }
 }
+
+/// A stroke at most this percentage of its height wide is shaped like a 1 (plain, flagged
+/// or with a foot).
+const ONE_MAX_WIDTH_PCT: u64 = 40;
+
+/// Whether a candidate of its row's digit height, in a row with accepted digits of its own
+/// (both checked by the caller), is a 1 whatever the
+/// model's "not a digit" says: an upright stroke whose best digit is 1. Alone, a stroke is as
+/// much a line fragment as a 1, and the model says so; in a row of digits it is a 1.
+fn is_a_one_in_a_row(c: &RowCandidate) -> bool { c.digit == 1 && c.width as u64 * 100 <= c.height as u64 * ONE_MAX_WIDTH_PCT }
 
 /// The median height of the accepted candidates, `None` if there are none (`heights` is scratch).
 fn accepted_median_height(candidates: &[RowCandidate], heights: &mut Vec<u32>) -> Option<u32> {
@@ -342,7 +354,7 @@ mod tests {
     }
 
     fn cand(row: u16, height: u32, digit: u8, confidence: f32, not_a_digit: f32, accepted: bool) -> RowCandidate {
-        RowCandidate { row, height, digit, confidence, not_a_digit, accepted }
+        RowCandidate { row, width: height / 2, height, digit, confidence, not_a_digit, accepted }
     }
 
     #[test]
@@ -390,6 +402,24 @@ mod tests {
         let mut c = [cand(0, 40, 1, 0.6, 0.25, false), cand(1, 40, 7, 0.6, 0.25, false)];
         assert_eq!(rule.admit(&mut c, &mut heights), 0);
         assert_eq!(c.map(|c| c.accepted), [false, false]);
+    }
+
+    #[test]
+    fn a_stroke_of_row_height_in_a_row_of_digits_is_a_one() {
+        let rule = RowRule(Thresholds::new(0.3, 0.3));
+        let mut heights = Vec::new();
+        let stroke = |row, width, height, digit| RowCandidate { width, ..cand(row, height, digit, 0.1, 0.85, false) };
+        let mut c = [
+            cand(0, 100, 4, 0.95, 0.01, true),
+            stroke(0, 10, 104, 1), // a hairline 1 the model calls a line fragment: admitted
+            stroke(0, 38, 98, 1),  // a flagged 1, 39 % of its height wide: admitted
+            stroke(0, 45, 100, 1), // wider than a 1
+            stroke(0, 10, 100, 7), // its best digit is not 1
+            stroke(0, 10, 40, 1),  // far shorter than the row's digits
+            stroke(1, 10, 100, 1), // a row with no accepted digit of its own (a margin line)
+        ];
+        assert_eq!(rule.admit(&mut c, &mut heights), 2);
+        assert_eq!(c.map(|c| c.accepted), [true, true, true, false, false, false, false]);
     }
 
     fn lone(class: u8, p: f32, not_a_digit: f32, (width, height): (u32, u32)) -> LoneCandidate {

@@ -100,7 +100,8 @@ pub struct PreprocessConfig {
     /// At most this many pieces are grouped (the largest are kept); bounds the work on
     /// cluttered frames.
     pub max_pieces: u16,
-    /// At most this many digits are returned per frame (the first in reading order).
+    /// At most this many digits are returned per frame (the first in reading order): a dense
+    /// page (the numbers 0-100 written out) holds 192.
     pub max_digits: u16,
     /// Grow each digit's mask by one pixel before cropping so that anti-aliased stroke edges
     /// (below the ink threshold) keep their weight.
@@ -140,8 +141,8 @@ impl Default for PreprocessConfig {
             merge_row_gap_pct: 40,
             merge_side_gap_pct: 15,
             merge_row_height_pct: 125,
-            max_pieces: 256,
-            max_digits: 32,
+            max_pieces: 800,
+            max_digits: 200,
             dilate_crop: true,
             cut_free_of_lines: true,
         }
