@@ -21,7 +21,7 @@ use digitd::synth::resolve_data_dir;
 const BIN: &str = env!("CARGO_BIN_EXE_digitd");
 /// Photos of the development set (`../shared/data/photos`) that must read exactly. Raised as
 /// the work on real handwriting lands; the bar of that work is 48 of 51.
-const MIN_EXACT_PHOTOS: usize = 38;
+const MIN_EXACT_PHOTOS: usize = 39;
 
 fn photo_dir() -> PathBuf {
     match std::env::var_os("DIGITD_PHOTOS_DIR") {

@@ -243,10 +243,15 @@ impl Binarizer {
                 acc += c as u32;
                 *s = acc;
             }
-            // For the polarity tie-break: the brightness of the window rows (any fixed set of
-            // pixels is as good as the whole frame, and this one is free).
-            evidence.brightness_sum += acc as u64;
-            evidence.pixels += ((y1 - y0) * w) as u64;
+            // For the polarity tie-break: the brightness of the frame's middle half, across
+            // and down (the camera is aimed at the writing: the page, not the table around
+            // it), from the window rows' column sums, which are free here.
+            let centre_row = ((by << shift) + ((1 << shift) >> 1)).min(h - 1);
+            if (h / 4..h - h / 4).contains(&centre_row) {
+                let (x0, x1) = (w / 4, w - w / 4);
+                evidence.brightness_sum += (self.strip[x1] - self.strip[x0]) as u64;
+                evidence.pixels += ((x1 - x0) * (y1 - y0)) as u64;
+            }
             self.block_thresholds.clear();
             for bx in 0..w.div_ceil(1 << shift) {
                 let (x0, x1) = window_span(bx, shift, r, w);
@@ -290,12 +295,15 @@ fn spread(values: impl Iterator<Item = u8>, shift: u32, columns: &mut [u8]) {
     }
 }
 
+// Wrapping: while the window slides by a whole block, rows are added before the ones it leaves
+// are taken away, so a column may briefly hold more than 257 rows; sums modulo 2^16 come out
+// exact once it holds its window again (at most 257 rows of 255).
 fn add_row(sums: &mut [u16], row: &[u8]) {
-    sums.iter_mut().zip(row).for_each(|(s, &p)| *s += p as u16);
+    sums.iter_mut().zip(row).for_each(|(s, &p)| *s = s.wrapping_add(p as u16));
 }
 
 fn subtract_row(sums: &mut [u16], row: &[u8]) {
-    sums.iter_mut().zip(row).for_each(|(s, &p)| *s -= p as u16);
+    sums.iter_mut().zip(row).for_each(|(s, &p)| *s = s.wrapping_sub(p as u16));
 }
 
 /// One row's [`Thresholds`], per column.
@@ -392,6 +400,33 @@ mod tests {
             }
         }
         (dark, light)
+    }
+
+    #[test]
+    fn the_largest_window_on_a_white_frame_keeps_exact_column_sums() {
+        // 257 rows of 255 fill a u16 column sum; sliding by a block adds 8 more for a moment.
+        let (w, h) = (300, 600);
+        let mut img = OwnedGrey::new(w, h, 255);
+        for y in 400..404 {
+            img.data[y * w + 150..y * w + 154].fill(0);
+        }
+        let (b, evidence) = binarize(&img, MAX_RADIUS);
+        let dark = b.ink(Polarity::DarkInk);
+        assert_eq!(dark.iter().filter(|&&v| v > 0).count(), 16, "only the dot is dark ink");
+        assert!(dark[401 * w + 151] > 200);
+        assert!(evidence.pixels > 0);
+    }
+
+    #[test]
+    fn the_brightness_for_the_polarity_vote_is_the_frames_middle() {
+        // A white sheet filling the middle of a frame of dark table.
+        let (w, h) = (400, 300);
+        let mut img = OwnedGrey::new(w, h, 20);
+        fill_rect(&mut img, 90, 60, 220, 180, 230);
+        let (_, evidence) = binarize(&img, 5);
+        assert_eq!(evidence.brightness_sum, 230 * evidence.pixels);
+        let whole: u64 = img.data.iter().map(|&v| v as u64).sum();
+        assert!(2 * whole < 255 * (w * h) as u64, "the frame as a whole is dark");
     }
 
     #[test]

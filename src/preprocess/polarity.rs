@@ -7,7 +7,8 @@
 //! fraction `f < 1/2` of the window, ink deviates by `(1 - f) C` and the paper next to it by
 //! only `f C`, so the ink side has the larger excess. Smooth light changes (gradients,
 //! vignetting, shadow edges) deviate both ways about equally and only just past the margin,
-//! which the squaring makes count little next to real strokes, and the frame's brightness has
+//! which the squaring makes count little next to real strokes, and the brightness of the
+//! frame's middle (where the camera is aimed: a sheet, not the table it lies on) has
 //! the casting vote unless the evidence is clear ([`decide`]). Inverting the frame swaps the
 //! two sums and mirrors the brightness exactly, so an inverted frame always gets the opposite
 //! polarity (bar an exact tie on a mid-grey frame) and, downstream, the identical ink map.
@@ -41,8 +42,8 @@ pub struct PolarityEvidence {
     pub dark_excess: u64,
     /// Sum over light-ink pixels of their contrast beyond the margin, squared (grey levels²).
     pub light_excess: u64,
-    /// Sum of pixel values over a fixed sample of the frame (tie-break: a bright frame is
-    /// paper)...
+    /// Sum of pixel values over a fixed sample of the frame's middle (tie-break: a bright
+    /// middle is paper, even on a dark table)...
     pub brightness_sum: u64,
     /// ...and the number of pixels in that sample.
     pub pixels: u64,
