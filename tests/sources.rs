@@ -174,6 +174,7 @@ fn folders_are_read_in_name_order_and_skip_other_files() {
 }
 
 #[test]
+#[cfg(feature = "photo-formats")]
 fn bmp_tiff_and_webp_photos_are_read_and_other_formats_named() {
     let dir = tempfile::tempdir().unwrap();
     for (value, name) in [(50, "p.bmp"), (60, "p.tiff"), (70, "p.webp")] {

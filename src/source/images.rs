@@ -8,7 +8,12 @@ use super::{FrameSource, SourceError};
 use crate::frame::{OwnedGrey, PixelFormat, RawFrame, MAX_SIDE};
 
 /// File extensions read from a folder.
-const IMAGE_EXTENSIONS: [&str; 12] = ["png", "jpg", "jpeg", "bmp", "tif", "tiff", "webp", "pgm", "ppm", "pnm", "pbm", "pam"];
+#[cfg(feature = "photo-formats")]
+const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "bmp", "tif", "tiff", "webp", "pgm", "ppm", "pnm", "pbm", "pam"];
+#[cfg(not(feature = "photo-formats"))]
+const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "pgm", "ppm", "pnm", "pbm", "pam"];
+/// The formats this build decodes, for messages.
+const FORMATS: &str = if cfg!(feature = "photo-formats") { "PNG, JPEG, BMP, TIFF, WebP or PNM" } else { "PNG, JPEG or PNM" };
 
 /// Whether `path` has one of the image extensions we read.
 pub fn is_image_path(path: &Path) -> bool {
@@ -38,8 +43,8 @@ pub fn load_grey_into(path: &Path, out: &mut OwnedGrey) -> Result<(), SourceErro
     reader.limits(limits);
     match reader.format() {
         Some(format) if format.reading_enabled() => {}
-        Some(format) => return Err(decode_err(format!("{format:?} pictures are not supported (PNG, JPEG, BMP, TIFF, WebP and PNM are)"))),
-        None => return Err(decode_err("its format is not PNG, JPEG, BMP, TIFF, WebP or PNM".into())),
+        Some(format) => return Err(decode_err(format!("{format:?} pictures are not supported (only {FORMATS})"))),
+        None => return Err(decode_err(format!("its format is not {FORMATS}"))),
     }
     let img = reader.decode().map_err(|e| decode_err(e.to_string()))?;
     let grey = img.into_luma8();
