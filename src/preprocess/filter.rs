@@ -201,6 +201,16 @@ const FRAGMENT_ASPECT: u32 = 4;
 const MIN_VERTICAL_FRAGMENTS: u32 = 2;
 const MIN_HORIZONTAL_FRAGMENTS: u32 = 3;
 
+/// Whether `piece` is digit-shaped (not a stroke: at least a third as wide as tall), about as
+/// tall as `stroke` (65-150 %), in its row (overlapping most of the shorter one's height) and
+/// beside it (a gap of at most twice the stroke's height).
+fn is_a_digit_beside(piece: &Blob, stroke: &Blob) -> bool {
+    let (ph, sh) = (piece.height() as u64, stroke.height() as u64);
+    let overlap = piece.y1.min(stroke.y1).saturating_sub(piece.y0.max(stroke.y0)) as u64;
+    let gap = piece.x0.max(stroke.x0).saturating_sub(piece.x1.min(stroke.x1)) as u64;
+    piece.width() as u64 * 3 >= ph && ph * 100 >= sh * 65 && ph * 100 <= sh * 150 && overlap * 2 > ph.min(sh) && gap <= 2 * sh
+}
+
 /// A piece's extent along a line's direction and across it.
 #[derive(Clone, Copy, Debug)]
 struct Extent {
@@ -254,8 +264,25 @@ impl LineFragments {
         self.is_line.clear();
         self.is_line.resize(pieces.len(), false);
         self.mark(pieces, kept, lim, true);
+        self.spare_ones_in_rows(pieces, kept);
         self.mark(pieces, kept, lim, false);
         kept.retain(|&i| !self.is_line[i as usize]);
+    }
+
+    /// Unmarks the upright fragments that stand in a row beside a digit-shaped piece of about
+    /// their height: 1s written one above the other in a column of numbers line up like the
+    /// pieces of a broken margin line, but each stands in a row of digits.
+    fn spare_ones_in_rows(&mut self, pieces: &[Blob], kept: &[u32]) {
+        for &i in kept {
+            let stroke = &pieces[i as usize];
+            if !self.is_line[i as usize] {
+                continue;
+            }
+            let spared = kept.iter().any(|&j| !self.is_line[j as usize] && j != i && is_a_digit_beside(&pieces[j as usize], stroke));
+            if spared {
+                self.is_line[i as usize] = false;
+            }
+        }
     }
 
     fn mark(&mut self, pieces: &[Blob], kept: &[u32], lim: &Limits, vertical: bool) {
@@ -371,6 +398,20 @@ mod tests {
         let mut kept: Vec<u32> = (0..pieces.len() as u32).collect();
         LineFragments::new().remove(&pieces, &mut kept, &l);
         assert_eq!(kept, vec![4, 5, 6]);
+    }
+
+    #[test]
+    fn ones_in_a_column_of_numbers_are_not_a_broken_line() {
+        let l = vga();
+        // Two rows, each a 1 followed by a 7; the 1s one above the other.
+        let pieces = [blob(50, 100, 4, 40, 100), blob(70, 100, 25, 40, 30), blob(51, 180, 4, 40, 100), blob(70, 181, 25, 40, 30)];
+        let mut kept: Vec<u32> = (0..4).collect();
+        LineFragments::new().remove(&pieces, &mut kept, &l);
+        assert_eq!(kept, vec![0, 1, 2, 3]);
+        // Without the 7s they are what a margin line broken in two looks like.
+        let mut kept = vec![0, 2];
+        LineFragments::new().remove(&pieces, &mut kept, &l);
+        assert!(kept.is_empty());
     }
 
     #[test]
