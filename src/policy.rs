@@ -193,9 +193,9 @@ impl RowRule {
 const ONE_MAX_WIDTH_PCT: u64 = 40;
 
 /// Whether a candidate of its row's digit height, in a row with accepted digits of its own
-/// (both checked by the caller), is a 1 whatever the
-/// model's "not a digit" says: an upright stroke whose best digit is 1. Alone, a stroke is as
-/// much a line fragment as a 1, and the model says so; in a row of digits it is a 1.
+/// (both checked by the caller), is a 1 whatever the model's "not a digit" says: an upright
+/// stroke whose best digit is 1. Alone, a stroke is as much a line fragment as a 1, and the
+/// model says so; in a row of digits it is a 1.
 fn is_a_one_in_a_row(c: &RowCandidate) -> bool { c.digit == 1 && c.width as u64 * 100 <= c.height as u64 * ONE_MAX_WIDTH_PCT }
 
 /// The median height of the accepted candidates, `None` if there are none (`heights` is scratch).
