@@ -126,8 +126,8 @@ const GROWN_SIDE: usize = BOX_SIDE + 2;
 /// A thin pen on a big digit shrinks to a one-pixel line in the 20x20 box, and the model
 /// learned digits with strokes 2-3 px wide: a hairline 1 looks to it more like a line fragment
 /// than a 1. The core's mean width is about `2 * area / perimeter`; under 1.2 px (a one-pixel
-/// line; about 5 % of MNIST's digits are that thin), the stroke grows by one pixel on each
-/// side, softly (3/4 of a 4-neighbour's level, 1/2 of a diagonal one's). `grown` is the box
+/// line; how many MNIST digits that touches: `docs/photos.md`), the stroke grows by one pixel
+/// on each side, softly (3/4 of a 4-neighbour's level, 1/2 of a diagonal one's). `grown` is the box
 /// with a blank border; returns whether it grew.
 fn thicken_hairline(grown: &mut [u8; GROWN_SIDE * GROWN_SIDE]) -> bool {
     const N: usize = GROWN_SIDE;
